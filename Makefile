@@ -1,0 +1,31 @@
+# Two commands matter: `make demo` and `make test`. Both run `make setup` first when needed.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+# The torch/torchvision pair that installs offline on our CI machines (pip takes both from local disk).
+# pyproject.toml keeps open ranges for users; only this Makefile pins.
+TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup test demo bench clean browser
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PAIR)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+demo: setup
+	$(BIN)/firered-ocr demo --out runs/demo
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

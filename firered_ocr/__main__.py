@@ -1,0 +1,5 @@
+import sys
+
+from firered_ocr.cli import main
+
+sys.exit(main())
