@@ -135,3 +135,17 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
         data = loaded
     apply_overrides(data, overrides or [], where=f"{where} (override)")
     return from_dict(cls, data, where)
+
+
+def flag_overrides(args: Any, flag_keys: dict[str, str], extra: list[str] | None = None) -> list[str]:
+    """`key=value` overrides from the argparse flags the user set (unset flags, None, keep YAML/defaults).
+
+    `flag_keys` maps an argparse destination to a dotted config key; `extra` (e.g. `--set` items) come
+    first, so that an explicit flag wins over a generic override of the same key.
+    """
+    overrides = list(extra or [])
+    for flag, key in flag_keys.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    return overrides

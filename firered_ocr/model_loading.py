@@ -161,7 +161,6 @@ def _friendly(path: str, exc: Exception) -> ModelLoadError:
 
 def load_model_and_processor(cfg: LoadConfig):
     """Return (model, processor, info) with the model in eval mode on the chosen device."""
-    import torch
     from transformers import AutoModelForImageTextToText
 
     path, adapter = resolve_model_path(cfg)

@@ -149,8 +149,6 @@ def load_page(ref: PageRef, dpi: int):
     from PIL import Image
 
     if ref.source.suffix.lower() in PDF_SUFFIXES:
-        import pymupdf
-
         with open_pdf(ref.source) as doc:
             try:
                 pix = doc[ref.page].get_pixmap(dpi=dpi, alpha=False)

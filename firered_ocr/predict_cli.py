@@ -32,16 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from firered_ocr.config_io import ConfigError, load_config
+    from firered_ocr.config_io import ConfigError, flag_overrides, load_config
     from firered_ocr.model_loading import ModelLoadError
     from firered_ocr.page_inputs import parse_page_ranges
     from firered_ocr.predict import PredictConfig, predict_to_dir
 
-    overrides = list(args.set)
-    for flag, key in _FLAG_KEYS.items():
-        value = getattr(args, flag)
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    overrides = flag_overrides(args, _FLAG_KEYS, args.set)
     try:
         cfg = load_config(PredictConfig, args.config, overrides, section="predict" if args.config else None)
         cfg.inputs = list(args.inputs)

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 
 def test_loads_with_auto_classes_offline(tiny_model_dir, monkeypatch):

@@ -1,0 +1,106 @@
+"""Every recipe's `grpo:` section loads and runs one step, with the tiny checkpoint and dataset substituted;
+the CLI parses recipes and overrides; the time budget stops a run and still writes a checkpoint."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("trl")
+
+from grpo_support import FAKE_REGISTRY, small_cfg  # noqa: E402
+
+from firered_ocr.config_io import ConfigError  # noqa: E402
+from firered_ocr.training.grpo import load_grpo_config, run_grpo  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = sorted(p for p in (REPO / "configs").glob("*.yaml")
+                 if "grpo" in (yaml.safe_load(p.read_text()) or {}))
+
+# What a 2-core CPU cannot run is replaced; everything else (loss, rewards, LoRA, off-policy switches) is the
+# recipe's own.
+CPU_SUBSTITUTES = ["num_generations=2", "per_device_train_batch_size=4", "gradient_accumulation_steps=1",
+                   "max_completion_length=8", "max_steps=1", "use_vllm=false", "bf16=false",
+                   "gradient_checkpointing=false", "deepspeed=null", "attn_implementation=null",
+                   "report_to=[]", "save_steps=1000", "samples_per_log=0", "write_plots=false",
+                   "disable_tqdm=true", "resume=never", "cpu_threads=1", "data.image_max_side=null", "data.max_pages=2"]
+
+
+def test_there_are_grpo_recipes():
+    assert {p.name for p in RECIPES} >= {"tiny_cpu.yaml", "qwen3vl_2b_full.yaml", "qwen3vl_2b_lora.yaml"}
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_recipe_grpo_section_runs_one_step_on_the_tiny_checkpoint(recipe, tiny_model_dir, tiny_dataset_dir,
+                                                                  tmp_path):
+    cfg = load_grpo_config(recipe, [f"model={tiny_model_dir}", f"data.path={tiny_dataset_dir}",
+                                    f"output_dir={tmp_path / 'out'}", *CPU_SUBSTITUTES])
+    final = run_grpo(cfg)
+    state = json.loads((tmp_path / "out" / "checkpoint-1" / "trainer_state.json").read_text())
+    assert state["global_step"] == 1
+    if cfg.lora.enabled:
+        assert (final / "adapter_config.json").is_file()
+        adapter = json.loads((final / "adapter_config.json").read_text())
+        assert adapter["r"] == cfg.lora.r
+    else:
+        assert (final / "config.json").is_file()
+
+
+def test_unknown_keys_and_rewards_are_errors_that_name_them(tmp_path, tiny_model_dir, tiny_dataset_dir):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"grpo": {"num_generation": 4}}))
+    with pytest.raises(ConfigError, match="num_generation"):
+        load_grpo_config(recipe)
+    from firered_ocr.training.reward_wiring import RewardConfigError, build_reward_funcs
+
+    with pytest.raises(RewardConfigError, match="rewards.tedz"):
+        build_reward_funcs({"tedz": 1.0})
+    with pytest.raises(RewardConfigError, match="rewards.teds"):
+        build_reward_funcs({"teds": -1.0})
+
+
+def test_cli_prints_the_resolved_config_with_overrides(tmp_path, capsys):
+    from firered_ocr.cli import main
+
+    recipe = REPO / "configs" / "qwen3vl_2b_full.yaml"
+    assert main(["grpo", "--config", str(recipe), "--print-config", "nll_weight=0.25", "rewards.teds=3"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)["grpo"]
+    assert printed["nll_weight"] == 0.25 and printed["rewards"]["teds"] == 3.0
+    assert printed["loss_type"] == "bnpo"
+    assert main(["grpo", "--config", str(recipe), "--print-config", "no_such_key=1"]) == 2
+
+
+def test_vllm_without_vllm_installed_is_a_clear_error():
+    import importlib.util
+
+    from firered_ocr.training.grpo import GRPOConfigError, GRPOStageConfig, build_grpo_args
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    with pytest.raises(GRPOConfigError, match="use_vllm"):
+        build_grpo_args(GRPOStageConfig(use_vllm=True), [1.0])
+
+
+def test_reward_wiring_never_raises_and_reads_chat_completions():
+    from firered_ocr.training.reward_wiring import build_reward_funcs
+
+    def broken(texts, gts):
+        raise RuntimeError("boom")
+
+    funcs, weights = build_reward_funcs({"ok": 2.0, "broken": 1.0, "off": 0.0},
+                                        funcs={"ok": FAKE_REGISTRY["exact"], "broken": broken, "off": broken})
+    assert [f.__name__ for f in funcs] == ["ok", "broken"] and weights == [2.0, 1.0]
+    completions = [[{"role": "assistant", "content": "12"}], [{"role": "assistant", "content": "7"}]]
+    assert funcs[0](prompts=None, completions=completions, ground_truth=["12", "8"]) == [1.0, 0.0]
+    assert funcs[1](prompts=None, completions=completions, ground_truth=["12", "8"]) == [None, None]
+
+
+def test_max_seconds_stops_after_the_budget_with_a_checkpoint(tiny_model_dir, tiny_dataset_dir, tmp_path):
+    out = tmp_path / "out"
+    cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, out, max_steps=500, max_seconds=0.0, write_plots=False)
+    final = run_grpo(cfg, reward_registry=FAKE_REGISTRY)
+    state = json.loads((out / "checkpoint-1" / "trainer_state.json").read_text())
+    assert state["global_step"] == 1  # the budget is checked after each step: one step, then stop and save
+    assert (final / "config.json").is_file()

@@ -1,0 +1,93 @@
+"""A GRPO run killed with SIGKILL resumes from its last checkpoint and ends exactly where an uninterrupted run
+ends: same global steps, same data order, same optimizer state, same weights (CPU runs are deterministic)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+pytest.importorskip("trl")
+
+from safetensors.torch import load_file  # noqa: E402
+
+from firered_ocr.training.grpo import load_grpo_config, run_grpo  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _recipe(tmp_path: Path, model: Path, data: Path) -> Path:
+    section = dict(model=str(model), data={"path": str(data), "max_pages": 8}, num_generations=2,
+                   per_device_train_batch_size=4, max_completion_length=8, max_steps=4, save_steps=2,
+                   save_total_limit=None, learning_rate=1e-3, rewards={"text_accuracy": 1.0, "tag_closure": 0.5},
+                   report_to=[], disable_tqdm=True, samples_per_log=0, seed=0, write_plots=False, cpu_threads=1)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({"grpo": section}))
+    return path
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return {k: v for f in sorted(folder.glob("*.safetensors")) for k, v in load_file(str(f)).items()}
+
+
+def _rollouts(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "rollouts.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_sigkilled_run_resumes_from_its_checkpoint_as_if_never_stopped(tiny_model_dir, tiny_dataset_dir, tmp_path):
+    recipe = _recipe(tmp_path, tiny_model_dir, tiny_dataset_dir)
+    killed = tmp_path / "killed"
+    # The killed run is told to go on far past step 2, so it is surely still training when it dies.
+    proc = subprocess.Popen([sys.executable, "-m", "firered_ocr", "grpo", "--config", str(recipe),
+                             f"output_dir={killed}", "max_steps=1000"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    marker = killed / "checkpoint-2" / "trainer_state.json"
+    deadline = time.monotonic() + 240
+    while not marker.is_file():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("no checkpoint-2 after 240 s")
+        time.sleep(0.05)
+    # trainer_state.json is the checkpoint's last file; the kill hits somewhere in step 3 or later.
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    # On an idle machine the run may have saved checkpoint-4 before the kill landed: drop any later
+    # checkpoint so that the run resumes from checkpoint-2 and must redo (and re-log) steps 3 and 4; the
+    # rows the killed run logged past step 2 stay in the logs and must be dropped by the resume.
+    for later in killed.glob("checkpoint-*"):
+        if int(later.name.split("-")[1]) > 2:
+            shutil.rmtree(later)
+    assert not (killed / "final").exists()
+
+    resumed_final = run_grpo(load_grpo_config(recipe, [f"output_dir={killed}"]))  # resume: auto
+    reference = tmp_path / "reference"
+    reference_final = run_grpo(load_grpo_config(recipe, [f"output_dir={reference}"]))
+
+    state = json.loads((killed / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    metrics = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in metrics if "loss" in r] == [1, 2, 3, 4]  # steps 3+ of the killed run redone once
+    # Same data order: the page ids of every rollout batch, step by step.
+    assert _rollouts(killed) == _rollouts(reference)
+    assert [r["step"] for r in _rollouts(killed)] == [0, 1, 2, 3]
+    # Same optimizer state and the same final weights as the run that was never interrupted.
+    opt_k = torch.load(killed / "checkpoint-4" / "optimizer.pt", weights_only=False)
+    opt_r = torch.load(reference / "checkpoint-4" / "optimizer.pt", weights_only=False)
+    assert opt_k["state"].keys() == opt_r["state"].keys()
+    for key in opt_r["state"]:
+        assert opt_k["state"][key]["step"] == opt_r["state"][key]["step"] == 4
+        torch.testing.assert_close(opt_k["state"][key]["exp_avg"], opt_r["state"][key]["exp_avg"])
+    got, want = _weights(resumed_final), _weights(reference_final)
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], msg=name)
