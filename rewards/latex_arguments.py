@@ -46,7 +46,7 @@ class ArgumentsMixin:
         letter = top.pending.pop(0)
         tok = self.toks[i] if i < self.n else None
         macro = top.macro
-        if letter in "soRDP":  # optional arguments
+        if letter in "soRD":  # optional arguments
             if letter == "s":
                 star = tok is not None and tok.kind == CHAR and tok.value == "*"
                 return self.after_arg(top, i + 1 if star else i)
@@ -88,8 +88,8 @@ class ArgumentsMixin:
                     raise Fail(f"\\{macro} needs a delimiter", tok.pos)
             elif letter == "c":
                 self.colspec(i + 1, end, macro)
-            elif letter == "n":
-                read_number_or_fail(self, i + 1, end, macro)
+            elif letter == "n" and end > i + 1:
+                self.dimen(i + 1, end, "n", macro)
             return self.after_arg(top, end + 1)
         if kind == EGROUP and letter == "a" and top.kind == ARG and top.name == "a":
             return self.after_arg(top, i)  # amsmath: an accent may end another accent's body (\\dot{a\\hat})
@@ -130,7 +130,7 @@ class ArgumentsMixin:
             raise Fail(f"\\{name} is not allowed in {'math' if mode == MATH else 'text'} mode", tok.pos)
         if letter == "f" and not spec[3] and not (top.result == M.OP and spec[2] == M.OP):  # \mathop\sum
             raise Fail(f"\\{top.macro} needs braces around \\{name}", tok.pos)
-        needs = spec[0].strip("soRDP")
+        needs = spec[0].strip("soRD")
         if not needs:
             return self.after_arg(top, i + 1)
         # The inner macro reads its own arguments from what follows, which works only where the outer
@@ -169,8 +169,3 @@ class ArgumentsMixin:
         if tok.kind == CHAR:
             return tok.value in M.DELIM_CHARS
         return tok.kind == CS and tok.value in M.DELIMITERS
-
-
-def read_number_or_fail(parser: ArgumentsMixin, i: int, end: int, macro: str) -> None:
-    if i < end:
-        parser.dimen(i, end, "n", macro)

@@ -178,7 +178,7 @@ class Parser(SpecialsMixin):
             else:
                 raise Fail(f"invalid character {tok.value!r}", tok.pos)
         top = stack[-1]
-        if top.pending and set(top.pending) <= set("usoRDP"):  # optional, or taken from what follows \]
+        if top.pending and set(top.pending) <= set("usoRD"):  # optional, or taken from what follows \]
             top.pending = []
             self.complete(top)
         if top.pending or top.macro:
