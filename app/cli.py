@@ -1,4 +1,4 @@
-"""`firered-ocr app`: serve the Gradio demo (see app/README_APP.md).
+"""`firered-ocr app`: serve the Gradio demo (see README.md ("The demo app")).
 
 Top-level imports stay light: the dispatcher imports this module to build its parser.
 """

@@ -1,4 +1,4 @@
-"""`firered-ocr prep synth|pdfs`: build a training dataset (see data_prep/README_DATA.md).
+"""`firered-ocr prep synth|pdfs`: build a training dataset (see README.md ("Training data")).
 
 Top-level imports stay light (argparse only): the dispatcher imports this module to build its parser.
 """

@@ -1,6 +1,6 @@
 """LaTeX → vector drawing with ziamath, sized in points, with the baseline known.
 
-Why ziamath (measured; README_DATA.md "Formula engine"): it is a real TeX-style math layout engine (the
+Why ziamath (measured; README.md, "Formula engine"): it is a real TeX-style math layout engine (the
 STIX Two Math font and its OpenType MATH table), it typesets every construct the generator writes
 (matrices, cases, aligned included, which matplotlib's mathtext cannot), it needs no TeX install, and its
 SVG places in a PDF as vector paths through PyMuPDF. A formula becomes:

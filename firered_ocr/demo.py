@@ -46,7 +46,7 @@ class DemoConfig:
     sft_warmup: int = 100
     sft_batch: int = 32
     # GRPO: FIELD-NOTES found 5e-5 safe and 3e-4 collapsing greedy accuracy; here 5e-5 did not move greedy
-    # structure within the budget (35 steps) and 2e-4 did (measured, see README_TRAINING.md)
+    # structure within the budget (35 steps) and 2e-4 did (measured, see README.md ("The CPU demo"))
     grpo_seconds: float = 150.0
     grpo_max_steps: int = 100000
     grpo_lr: float = 2e-4

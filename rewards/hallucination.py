@@ -1,6 +1,6 @@
 """Structural hallucinations of one page: what is wrong, and where (character offsets into the prediction).
 
-The categories (``CATEGORIES`` holds the definitions the scorer's report prints; rewards/README_SCORER.md
+The categories (``CATEGORIES`` holds the definitions the scorer's report prints; README.md ("The hallucination scorer")
 says the same at length). The first six need no ground truth; the last four (``GT_CATEGORIES``) compare
 with it.
 """

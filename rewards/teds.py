@@ -22,7 +22,7 @@ preorder prefix: the first rows), then both are cut further, by 10 to 70 % at a 
 estimate fits ``MAX_WORK``; cell contents are cut to a common length when the pairwise Levenshtein work
 would exceed ``MAX_LEVENSHTEIN_WORK``. Table-shaped trees below 3,000 nodes (270×10, 30×60, 10×250 checked)
 with ordinary cell text are never cut.
-lxml caps nesting at 255 levels. Measured bounds are in ``rewards/README_TEDS.md``.
+lxml caps nesting at 255 levels. Measured bounds are in ``README.md ("Tables")``.
 """
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ class GRPOStageConfig:
     scale_rewards: str = "group"  # group | batch | none
     multi_objective_aggregation: str = "sum_then_normalize"  # or normalize_then_sum (GDPO)
     mask_truncated_completions: bool = False
-    # Off-policy options (see grpo_trainer.py / README_GRPO.md for exact semantics)
+    # Off-policy options (see grpo_trainer.py / README.md ("GRPO") for exact semantics)
     num_iterations: int = 1  # updates per rollout batch
     importance_sampling_level: str = "token"  # token | sequence (GSPO)
     gt_in_group: bool = False
