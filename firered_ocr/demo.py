@@ -2,7 +2,8 @@
 
 1. build the tiny Qwen3-VL checkpoint (offline, random weights);
 2. synthesize a small corpus with data_prep's tiny-tables profile (one small table of small numbers per
-   image; the ground truth is exact);
+   image; the ground truth is exact), and give the training split silver labels with one systematic
+   extractor error (demo_labels.py: 4-row tables get an extra empty cell in their first row);
 3. SFT from scratch, stopped while the model still gets table structure wrong (row counts above all);
 4. GRPO from the SFT checkpoint with the project's structural rewards, for a fixed wall-time budget;
 5. a control: SFT continued from the same checkpoint for the same wall time as GRPO trained;
@@ -23,7 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_REWARDS = {"teds_s": 1.0, "teds": 0.5, "table_validity": 0.5, "tag_closure": 0.5, "no_truncation": 0.5}
+# table_validity needs no label, so it sees the silver labels' ragged rows that teds_s (against those
+# labels) would reward; it weighs most.
+DEFAULT_REWARDS = {"table_validity": 1.0, "teds_s": 0.5, "teds": 0.5, "tag_closure": 0.5, "no_truncation": 0.5}
 
 
 @dataclasses.dataclass
@@ -38,6 +41,8 @@ class DemoConfig:
     profile: dict = dataclasses.field(default_factory=lambda: {
         "width_pt": 128.0, "height_pt": 128.0, "font_size_pt": 20.0, "rows": "2,4", "cols": "2,2",
         "digits": "1,2"})
+    # training labels of tables with this many rows carry the extractor error (None: exact labels)
+    silver_rows: int | None = 4
     eval_pages: int = 128  # held-out pages scored for (a), (b), (c)
     max_new_tokens: int = 64  # the longest answer is about 45 tokens
     # SFT (FIELD-NOTES: lr 1e-3 with warmup and cosine, AdamW (0.9, 0.98), batch 32, grad clip 1)
@@ -217,6 +222,11 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     stage("tiny model", s)
     s = time.perf_counter()
     data_dir = build_corpus(cfg, out / "data", log)
+    if cfg.silver_rows is not None:
+        from firered_ocr.demo_labels import write_silver_copy
+
+        data_dir, changed = write_silver_copy(data_dir, out / "data-silver", cfg.silver_rows)
+        log(f"silver labels: {changed} training pages ({cfg.silver_rows}-row tables) carry a ragged first row")
     stage("corpus", s)
     for name in ("sft", "grpo", "control"):
         shutil.rmtree(out / name, ignore_errors=True)
