@@ -1,4 +1,9 @@
-"""Batch reward functions for GRPO, one signature for all: ``f(completions, ground_truths) -> rewards``.
+"""Batch reward functions for GRPO, one signature for all:
+``f(completions, ground_truths, hit_max_tokens=None) -> rewards``.
+
+``hit_max_tokens`` (optional, one bool per completion) says generation stopped at its token limit: a
+truncation whatever the text says (``no_truncation`` scores 0, and ``total`` with it). The trainer knows
+it; the text alone does not always show it.
 
 ``REWARD_FUNCS[name]`` exists for every component of ``score_page.COMPONENTS`` and for ``"total"`` (the
 default-weighted mean). Each returns one value per completion: a float in [0, 1], or None where the
@@ -40,19 +45,22 @@ def completion_text(completion: object) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _pair(pred: str, gt: str | None) -> PagePair:
-    return PagePair(pred, gt)
+def _pair(pred: str, gt: str | None, hit_max_tokens: bool = False) -> PagePair:
+    return PagePair(pred, gt, hit_max_tokens=hit_max_tokens)
 
 
 def _batch(name: str) -> RewardFn:
-    def reward(completions: Sequence[object], ground_truths: Sequence[str | None] | None = None) -> list[float | None]:
+    def reward(completions: Sequence[object], ground_truths: Sequence[str | None] | None = None,
+               hit_max_tokens: Sequence[bool] | None = None) -> list[float | None]:
         gts = [None] * len(completions) if ground_truths is None else list(ground_truths)
-        if len(gts) != len(completions):
-            raise ValueError(f"reward {name!r}: {len(completions)} completions but {len(gts)} ground truths")
+        hits = [False] * len(completions) if hit_max_tokens is None else [bool(h) for h in hit_max_tokens]
+        if len(gts) != len(completions) or len(hits) != len(completions):
+            raise ValueError(f"reward {name!r}: {len(completions)} completions but {len(gts)} ground truths "
+                             f"and {len(hits)} hit_max_tokens flags")
         out: list[float | None] = []
-        for completion, gt in zip(completions, gts):
+        for completion, gt, hit in zip(completions, gts, hits):
             try:
-                pair = _pair(completion_text(completion), None if gt is None else as_text(gt))
+                pair = _pair(completion_text(completion), None if gt is None else as_text(gt), hit)
                 out.append(pair.total() if name == "total" else pair.component(name))
             except Exception:  # noqa: BLE001 - see the module docstring: never stop a run, never hide it
                 log.exception("reward %r failed on a completion (%d characters); scoring it None",

@@ -208,7 +208,8 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
         import torch
 
         torch.set_num_threads(cfg.cpu_threads)
-    funcs, weights = build_reward_funcs(cfg.rewards, funcs=reward_registry)
+    funcs, weights = build_reward_funcs(cfg.rewards, funcs=reward_registry,
+                                        max_completion_length=cfg.max_completion_length)
     args = build_grpo_args(cfg, weights)
     path, adapter = resolve_model_path(LoadConfig(model=cfg.model))
     if adapter:

@@ -104,3 +104,20 @@ def test_max_seconds_stops_after_the_budget_with_a_checkpoint(tiny_model_dir, ti
     state = json.loads((out / "checkpoint-1" / "trainer_state.json").read_text())
     assert state["global_step"] == 1  # the budget is checked after each step: one step, then stop and save
     assert (final / "config.json").is_file()
+
+
+def test_completions_cut_by_the_token_budget_score_as_truncated():
+    """TRL passes completion_ids: one that reaches max_completion_length was cut, even if its text looks whole."""
+    from firered_ocr.training.reward_wiring import build_reward_funcs
+
+    funcs, _ = build_reward_funcs({"no_truncation": 1.0, "total": 1.0}, max_completion_length=4)
+    page = "<table><tr><td>1</td></tr></table>"
+    completions = [[{"role": "assistant", "content": page}]] * 2
+    ids = [[1, 2, 3], [1, 2, 3, 4]]  # the second used the whole budget
+    no_trunc, total = (f(prompts=None, completions=completions, completion_ids=ids, ground_truth=[page, page])
+                       for f in funcs)
+    assert no_trunc == [1.0, 0.0]
+    assert total[0] == 1.0 and total[1] < 1.0
+    # Without a budget (or without ids) the text decides, as before.
+    plain, _ = build_reward_funcs({"no_truncation": 1.0, "total": 1.0})
+    assert plain[0](prompts=None, completions=completions, completion_ids=ids, ground_truth=[page, page]) == [1.0, 1.0]
