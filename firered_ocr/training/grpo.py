@@ -221,8 +221,9 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
         train_dataset = load_chat_split(cfg.data, cfg.data.train_split)
     metrics = GRPOMetricsLogger(cfg.output_dir, title=f"GRPO {Path(cfg.output_dir).name}", plot=cfg.write_plots)
     all_callbacks = [metrics, *(callbacks or [])]
-    if cfg.max_seconds is not None:
-        all_callbacks.append(TimeBudget(cfg.max_seconds))  # checked after each step; saves on stop
+    budget = TimeBudget(cfg.max_seconds) if cfg.max_seconds is not None else None
+    if budget is not None:
+        all_callbacks.append(budget)  # checked after each step; saves on stop
     trainer = FireRedGRPOTrainer(
         model=path, reward_funcs=funcs, args=args, train_dataset=train_dataset, processing_class=processor,
         callbacks=all_callbacks, peft_config=_peft_config(cfg),
@@ -230,6 +231,8 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
                                     skip_zero_variance_groups=cfg.skip_zero_variance_groups),
         curriculum=cfg.curriculum, sample_logger=metrics, samples_per_log=cfg.samples_per_log,
         rollout_log=Path(cfg.output_dir) / ROLLOUTS_FILE)
+    if budget is not None:
+        budget.without_step_bar(trainer)
     return trainer, metrics
 
 

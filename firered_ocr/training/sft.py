@@ -76,19 +76,42 @@ class SFTConfig:
 
 
 class TimeBudget(TrainerCallback):
-    """Stop training after `seconds` of wall time (the demo's control run uses it)."""
+    """Stop training after `seconds` of wall time (the demo's GRPO and control runs use it).
+
+    It also draws the progress bar over the budget: under a time budget the Trainer's own bar counts to a
+    placeholder `max_steps` and its ETA means nothing, so `without_step_bar` removes that one.
+    """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.start = None
+        self.bar = None
+
+    def without_step_bar(self, trainer) -> None:
+        from transformers.trainer_callback import ProgressCallback
+
+        trainer.remove_callback(ProgressCallback)
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
+        if state.is_world_process_zero and not args.disable_tqdm:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=max(1, round(self.seconds)), unit="s", desc="training (time budget)")
 
     def on_step_end(self, args, state, control, **kwargs):
-        if time.perf_counter() - self.start >= self.seconds:
+        elapsed = time.perf_counter() - self.start
+        if self.bar is not None:
+            self.bar.n = min(round(elapsed), self.bar.total)
+            self.bar.set_postfix(step=state.global_step, refresh=True)
+        if elapsed >= self.seconds:
             control.should_training_stop = True
             control.should_save = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def load_for_training(cfg: LoadConfig):
@@ -216,14 +239,17 @@ def run_sft(cfg: SFTConfig, log=print, callbacks: list | None = None) -> dict:
         validation = ValidationCallback(cfg.validation, val_rows, processor, instruction=cfg.data.instruction,
                                         metrics_logger=metrics)
         callbacks.append(validation)  # before the logger: the last validation is in the PNG
-    if cfg.max_train_seconds:
-        callbacks.append(TimeBudget(cfg.max_train_seconds))
+    budget = TimeBudget(cfg.max_train_seconds) if cfg.max_train_seconds else None
+    if budget is not None:
+        callbacks.append(budget)
     callbacks.append(metrics)
 
     args = training_arguments(cfg)
     collator = SFTCollator(processor, instruction=cfg.data.instruction, max_length=cfg.max_length)
     trainer = Trainer(model=model, args=args, train_dataset=train_rows, data_collator=collator,
                       processing_class=processor, callbacks=callbacks)
+    if budget is not None:
+        budget.without_step_bar(trainer)
     if validation is not None:
         validation.attach(trainer)
     t0 = time.perf_counter()

@@ -121,3 +121,21 @@ def test_completions_cut_by_the_token_budget_score_as_truncated():
     # Without a budget (or without ids) the text decides, as before.
     plain, _ = build_reward_funcs({"no_truncation": 1.0, "total": 1.0})
     assert plain[0](prompts=None, completions=completions, completion_ids=ids, ground_truth=[page, page]) == [1.0, 1.0]
+
+
+def test_a_time_budget_shows_its_own_progress_bar(tiny_model_dir, tiny_dataset_dir, tmp_path):
+    """Under max_seconds the step bar's total is a placeholder, so it is replaced by a bar over the budget."""
+    from transformers.trainer_callback import ProgressCallback
+
+    from firered_ocr.training.grpo import build_trainer
+    from firered_ocr.training.sft import TimeBudget
+
+    def kinds(trainer):
+        return {type(cb) for cb in trainer.callback_handler.callbacks}
+
+    timed, _ = build_trainer(small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "a", max_seconds=30.0,
+                                       disable_tqdm=False), reward_registry=FAKE_REGISTRY)
+    assert TimeBudget in kinds(timed) and ProgressCallback not in kinds(timed)
+    stepped, _ = build_trainer(small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "b", disable_tqdm=False),
+                               reward_registry=FAKE_REGISTRY)
+    assert ProgressCallback in kinds(stepped) and TimeBudget not in kinds(stepped)
