@@ -49,7 +49,7 @@ def ensure_examples(cfg: AppConfig, log=print) -> list[Example]:
         return examples[:cfg.n_examples]
     try:
         from data_prep.config import DocumentProfile, SynthRunConfig
-        from data_prep.synth_pipeline import run_synth
+        from data_prep.synth.pipeline import run_synth
 
         log(f"building {cfg.n_examples} example page(s) in {root} (first start only)")
         # A half-built cache (an interrupted start, or one from an older data_prep whose configuration

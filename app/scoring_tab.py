@@ -3,7 +3,7 @@ the page and as downloads.
 
 Each side accepts one JSONL file, or any number of `.md` files and zips of folders of `.md` files (ids are
 paths inside the zip without `.md`, a single wrapping folder dropped; see `limits.safe_unzip`). The
-scorer is `rewards.scorer.score_corpus`, exactly what `firered-ocr score` runs.
+scorer is `rewards.scorer.corpus.score_corpus`, exactly what `firered-ocr score` runs.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class CorpusScorer:
         """(status markdown, rates table, report markdown, plot images, downloadable files)."""
         import gradio as gr
 
-        from rewards.scorer import score_corpus
+        from rewards.scorer.corpus import score_corpus
 
         work = self.temp.request_dir("score-")
         try:

@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rewards.latex_validity import check_latex  # noqa: E402
+from rewards.latex.validity import check_latex  # noqa: E402
 
 FIXTURE = REPO.parent / "shared" / "fixtures" / "im2markup" / "formulas_labelled.jsonl"
 

@@ -18,9 +18,10 @@ import random
 import statistics
 import time
 
-from rewards import page_analysis, reward_funcs
+from rewards import reward_funcs
+from rewards.page import analysis as page_analysis
 from rewards.reward_funcs import REWARD_FUNCS
-from rewards.score_page import COMPONENTS, score_page
+from rewards.scoring import COMPONENTS, score_page
 
 TARGET_MS = 50.0
 FORMULAS = [

@@ -32,11 +32,11 @@ sys.path.insert(0, str(REPO))
 
 import pymupdf  # noqa: E402
 
-from data_prep import synth_formulas  # noqa: E402
+from data_prep.synth import formulas as synth_formulas  # noqa: E402
 from data_prep.config import DocumentProfile, SynthRunConfig, TinyTablesProfile  # noqa: E402
-from data_prep.gt_check import GroundTruthChecker  # noqa: E402
-from data_prep.math_render import MathRenderer, MathRenderError  # noqa: E402
-from data_prep.synth_pipeline import _maker, make_item, plan  # noqa: E402
+from data_prep.synth.gt_check import GroundTruthChecker  # noqa: E402
+from data_prep.synth.math_render import MathRenderer, MathRenderError  # noqa: E402
+from data_prep.synth.pipeline import _maker, make_item, plan  # noqa: E402
 
 
 def time_factory_and_bare(profile, n_pages: int, dpi: int, out: Path) -> tuple[int, float, float]:

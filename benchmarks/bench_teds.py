@@ -1,10 +1,10 @@
-"""Benchmark: rewards.teds against the PyPI ``table-recognition-metric`` (apted + C Levenshtein), and a
+"""Benchmark: rewards.tables.teds against the PyPI ``table-recognition-metric`` (apted + C Levenshtein), and a
 check of our scores against a plain apted + rapidfuzz rendering of PubTabNet's definition.
 
 Run: ``.venv/bin/python benchmarks/bench_teds.py [--quick]``. For each size (5x5, 20x10, 50x10, 100x10) it
 generates ground-truth tables (PubTabNet style: thead/tbody, a bold header cell, merged cells) and
 predictions with realistic edits (changed cells, a dropped row, merged cells), then prints per pair:
-milliseconds for ``rewards.teds`` and for ``table_recognition_metric.TEDS``, the speed ratio, and the
+milliseconds for ``rewards.tables.teds`` and for ``table_recognition_metric.TEDS``, the speed ratio, and the
 largest difference of our TEDS and TEDS-S from the apted reference (``tests/rewards/apted_reference.py``).
 
 table-recognition-metric divides by the tree's node count (table and cells included, inline tags not)
@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from rewards.html_tables import parse_table, table_tree
-from rewards.teds import teds
+from rewards.tables.html import parse_table, table_tree
+from rewards.tables.teds import teds
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(5, 5), (20, 10), (50, 10), (100, 10)]

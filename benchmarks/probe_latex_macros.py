@@ -1,4 +1,4 @@
-"""Regenerate rewards/latex_names.py by asking pdflatex (needs a TeX install: Debian texlive-latex-base,
+"""Regenerate rewards/latex/names.py by asking pdflatex (needs a TeX install: Debian texlive-latex-base,
 texlive-fonts-recommended; never needed at run time).
 
   .venv/bin/python benchmarks/probe_latex_macros.py --cache /tmp/latex_probe [--jobs 2]

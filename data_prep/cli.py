@@ -58,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
             if args.n <= 0:
                 raise ConfigError(f"--n must be positive, got {args.n}")
             profile = apply_overrides(profile_by_name(args.profile), args.overrides)
-            from data_prep.synth_pipeline import run_synth
+            from data_prep.synth.pipeline import run_synth
 
             return run_synth(SynthRunConfig(
                 n_pages=args.n, out=args.out, profile=profile, seed=args.seed, workers=workers,
                 augment=args.augment, dpi=args.dpi, shard=shard, val_fraction=args.val_fraction,
                 keep_pdf=args.keep_pdf, progress=not args.no_progress))
-        from data_prep.pdf_pipeline import run_pdfs
+        from data_prep.pdfs.pipeline import run_pdfs
 
         return run_pdfs(PdfRunConfig(
             inputs=tuple(args.inputs), out=args.out, dpi=args.dpi, seed=args.seed, workers=workers,

@@ -14,7 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "make-tiny-model": ("firered_ocr.tiny_model_cli", "write a tiny random-weight Qwen3-VL checkpoint, offline"),
     "predict": ("firered_ocr.predict_cli", "turn page images and PDFs into structured Markdown"),
-    "score": ("rewards.score_cli", "score predictions for structural hallucination (with or without ground truth)"),
+    "score": ("rewards.scorer.cli", "score predictions for structural hallucination (with or without ground truth)"),
     "prep": ("data_prep.cli", "build training data: synthetic pages or a user's PDF corpus"),
     "sft": ("firered_ocr.training.sft_cli", "supervised fine-tuning on a prepared dataset"),
     "grpo": ("firered_ocr.training.grpo_cli", "GRPO with structural rewards"),

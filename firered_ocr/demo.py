@@ -8,7 +8,7 @@
 4. GRPO from the SFT checkpoint with the project's structural rewards, for a fixed wall-time budget;
 5. a control: SFT continued from the same checkpoint for the same wall time as GRPO trained;
 6. greedy predictions on held-out pages for (a) SFT, (b) SFT + GRPO, (c) the control, scored with the
-   project's scorer (rewards.score_page); rates printed, plotted (`demo_results.png`) and written to
+   project's scorer (rewards.scoring); rates printed, plotted (`demo_results.png`) and written to
    `demo_results.json` / `demo_results.md`.
 
 The tiny model and the corpus are reused when present (both are deterministic); the training stages start
@@ -93,7 +93,7 @@ class _Clock:
 
 def build_corpus(cfg: DemoConfig, data_dir: Path, log) -> Path:
     from data_prep.config import SynthRunConfig, TinyTablesProfile, apply_overrides
-    from data_prep.synth_pipeline import run_synth
+    from data_prep.synth.pipeline import run_synth
 
     if (data_dir / "train.jsonl").is_file() and (data_dir / "validation.jsonl").is_file():
         log(f"corpus: reusing {data_dir}")
@@ -155,7 +155,7 @@ def _fmt(v) -> str:
 
 
 def results_table(results: dict) -> str:
-    from rewards.hallucination import CATEGORIES
+    from rewards.page.hallucination import CATEGORIES
 
     names = list(results)
     cats = [c for c in CATEGORIES if any(results[n]["summary"].get(f"rate/{c}") for n in names)]
@@ -179,7 +179,7 @@ def plot_results(results: dict, png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rewards.hallucination import CATEGORIES
+    from rewards.page.hallucination import CATEGORIES
 
     names = list(results)
     keys = ["hallucination_rate"] + [f"rate/{c}" for c in CATEGORIES
@@ -275,7 +275,7 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
                "timings_s": timings, "torch_threads": torch.get_num_threads()}
     (out / "demo_results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     md = (f"# CPU demo results\n\nHeld-out pages: {n_eval} (greedy decoding, max {cfg.max_new_tokens} new "
-          f"tokens), scored with rewards.score_page. Rates are shares of pages with at least one finding.\n\n"
+          f"tokens), scored with rewards.scoring. Rates are shares of pages with at least one finding.\n\n"
           f"{table}\n\nStage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) +
           f"\n\nGRPO: {clock.steps} steps in {clock.seconds:.0f} s; control: {control_clock.steps} SFT steps "
           f"in {control_clock.seconds:.0f} s at lr {control_lr:g}.\n\n![rates](demo_results.png)\n")

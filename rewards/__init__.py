@@ -4,13 +4,13 @@ raises on model output.
 """
 from __future__ import annotations
 
-from .hallucination import CATEGORIES, Finding, find_hallucinations
-from .latex_validity import LatexCheck, check_latex
-from .markdown_blocks import Block, parse_blocks, parse_page
-from .reward_funcs import REWARD_FUNCS
-from .score_page import DEFAULT_WEIGHTS, PageScore, score_page, score_pages
-from .table_structure import TableCheck, cell_alignment, check_table, table_validity
-from .teds import teds, teds_page
+from rewards.page.hallucination import CATEGORIES, Finding, find_hallucinations
+from rewards.latex.validity import LatexCheck, check_latex
+from rewards.page.markdown_blocks import Block, parse_blocks, parse_page
+from rewards.reward_funcs import REWARD_FUNCS
+from rewards.scoring import DEFAULT_WEIGHTS, PageScore, score_page, score_pages
+from rewards.tables.structure import TableCheck, cell_alignment, check_table, table_validity
+from rewards.tables.teds import teds, teds_page
 
 __all__ = [
     "teds", "teds_page", "check_latex", "LatexCheck", "check_table", "TableCheck", "cell_alignment",

@@ -28,8 +28,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
-from .markdown_blocks import as_text
-from .score_page import COMPONENTS, PagePair
+from rewards.page.markdown_blocks import as_text
+from rewards.scoring import COMPONENTS, PagePair
 
 log = logging.getLogger(__name__)
 RewardFn = Callable[[Sequence[object], Sequence["str | None"]], list["float | None"]]

@@ -1,8 +1,8 @@
 """Periodic validation with the project's scorer: greedy-generate N held-out pages, score them, log rates.
 
-The same numbers as `firered-ocr score` (rewards.score_page, one page at a time with its truncation flag):
+The same numbers as `firered-ocr score` (rewards.scoring, one page at a time with its truncation flag):
 - `rate/<category>`: share of pages with at least one finding of that hallucination category (the
-  ground-truth categories over pages with ground truth, as in rewards.scorer);
+  ground-truth categories over pages with ground truth, as in rewards.scorer.corpus);
 - `hallucination_rate`: share of pages with at least one finding of any category (the structural
   hallucination rate the demo reports);
 - `<component>`: mean of each reward component over the pages it judged, and `total`;
@@ -31,7 +31,7 @@ class ValidationConfig:
 
 def summarize(scores: list, preds: list[str], gts: list[str | None]) -> dict[str, float]:
     """Scorer-compatible summary of one validation pass (see module docstring)."""
-    from rewards.hallucination import CATEGORIES, GT_CATEGORIES
+    from rewards.page.hallucination import CATEGORIES, GT_CATEGORIES
 
     n = len(scores)
     n_gt = sum(g is not None for g in gts)
@@ -59,7 +59,7 @@ def evaluate(model, processor, images: list, gts: list[str | None], *, ids: list
              batch_size: int = 8, max_new_tokens: int | None = None,
              instruction: str = OCR_INSTRUCTION) -> tuple[dict[str, float], list[dict]]:
     """Greedy predictions on `images`, scored against `gts`: (summary, one record per page)."""
-    from rewards.score_page import score_page
+    from rewards.scoring import score_page
 
     was_training = model.training
     model.eval()

@@ -6,7 +6,7 @@ import json
 import datasets
 from PIL import Image
 
-from data_prep.dataset_writer import RECORD_KEYS, split_of
+from data_prep.dataset.writer import RECORD_KEYS, split_of
 
 
 def test_datasets_loads_the_folder(synth_dir, jsonl):

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from data_prep import synth_formulas, synth_tables
-from data_prep.gt_check import GroundTruthChecker, convention_problem
-from data_prep.math_render import MathRenderer, checked_formula
+from data_prep.synth import formulas as synth_formulas, tables as synth_tables
+from data_prep.synth.gt_check import GroundTruthChecker, convention_problem
+from data_prep.synth.math_render import MathRenderer, checked_formula
 
 
 def test_tables_tile_their_grid_pass_check_table_and_split_at_row_groups():
@@ -77,7 +77,7 @@ def test_formula_paths_draw_what_mupdfs_svg_reader_draws():
     import numpy as np
     import pymupdf
 
-    from data_prep.render_pdf import prepend_content, formula_content
+    from data_prep.synth.render_pdf import prepend_content, formula_content
 
     renderer, checker = MathRenderer(), GroundTruthChecker()
     rng = random.Random(5)

@@ -6,8 +6,8 @@ import random
 
 import pymupdf
 
-from data_prep import synth_tables
-from data_prep.silver_labels import silver_page
+from data_prep.synth import tables as synth_tables
+from data_prep.pdfs.silver_labels import silver_page
 
 _CSS = "p, h1, ul {margin: 0 0 6pt 0} body {font-size: 10pt}"
 

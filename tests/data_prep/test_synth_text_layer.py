@@ -9,8 +9,8 @@ import pymupdf
 import pytest
 
 from data_prep.config import DocumentProfile
-from data_prep.gt_check import GroundTruthChecker
-from data_prep.synth_factory import DocumentMaker
+from data_prep.synth.gt_check import GroundTruthChecker
+from data_prep.synth.factory import DocumentMaker
 
 _FLAGS = pymupdf.TEXT_DEHYPHENATE | pymupdf.TEXT_MEDIABOX_CLIP  # ligatures expanded ("fi", not "ﬁ")
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.DOTALL)
@@ -128,8 +128,8 @@ def test_long_tables_split_at_page_breaks_with_the_header_repeated():
 
 def test_no_generated_block_is_lost_between_columns_and_pages(monkeypatch):
     """Every block the stream yields is printed (whole or split), except the one the document ended on."""
-    from data_prep import synth_document
-    from data_prep.synth_blocks import DisplayMath, Heading, ListBlock, Paragraph, TableBlock
+    from data_prep.synth import document as synth_document
+    from data_prep.synth.blocks import DisplayMath, Heading, ListBlock, Paragraph, TableBlock
 
     yielded: list = []
     original = synth_document.BlockStream.__iter__

@@ -7,7 +7,7 @@ import pymupdf
 from PIL import Image
 
 from data_prep.config import TinyTablesProfile
-from data_prep.tiny_tables import TinyTablesMaker
+from data_prep.synth.tiny_tables import TinyTablesMaker
 
 _TINY = re.compile(r"<table>(?:<tr>(?:<td>\d{1,3}</td>){2,3}</tr>){2,4}</table>")
 

@@ -1,6 +1,6 @@
 """REFERENCE ONLY (tests and benchmarks): a plain apted + rapidfuzz rendering of PubTabNet's TEDS.
 
-This is the PubTabNet definition written the obvious way, to check ``rewards.teds`` against: the tree of
+This is the PubTabNet definition written the obvious way, to check ``rewards.tables.teds`` against: the tree of
 the ``body/table`` element (cells are ``td`` leaves with int colspan/rowspan and content tokens), APTED for
 the tree edit distance, rapidfuzz for the token Levenshtein, ``1 - d / len(table.xpath('.//*'))``. Unlike
 PubTabNet's script it is given documents where the reference is defined (wrapped tables, integer spans,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewards.latex_validity import MAX_CHARS, LatexCheck, check_latex, formula_validity_score
+from rewards.latex.validity import MAX_CHARS, LatexCheck, check_latex, formula_validity_score
 
 OK, ERR = True, False
 

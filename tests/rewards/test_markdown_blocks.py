@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from rewards.markdown_blocks import parse_blocks, parse_page, pipe_table_html, pipe_table_rows, split_pipe_row
+from rewards.page.markdown_blocks import parse_blocks, parse_page, pipe_table_html, pipe_table_rows, split_pipe_row
 
 
 def kinds(md: str) -> list[tuple[str, str, bool]]:

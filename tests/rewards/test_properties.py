@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rewards import CATEGORIES, REWARD_FUNCS, find_hallucinations, parse_blocks, score_page
-from rewards.hallucination import GT_CATEGORIES
-from rewards.markdown_blocks import INLINE_MATH, parse_page
-from rewards.page_analysis import cached_anchors
-from rewards.score_page import GT_COMPONENTS, aligned_share
-from rewards.table_structure import cell_alignment
-from rewards.table_pairing import best_pairs
-from rewards.teds import teds
-from rewards.teds_shared_rows import teds_shared_rows
+from rewards.page.hallucination import GT_CATEGORIES
+from rewards.page.markdown_blocks import INLINE_MATH, parse_page
+from rewards.page.analysis import cached_anchors
+from rewards.scoring import GT_COMPONENTS, aligned_share
+from rewards.tables.structure import cell_alignment
+from rewards.tables.pairing import best_pairs
+from rewards.tables.teds import teds
+from rewards.tables.shared_rows import teds_shared_rows
 
 GENERATED_BOUND_S = 5.0
 ADVERSARIAL_BOUND_S = 60.0

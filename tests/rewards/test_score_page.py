@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from rewards import REWARD_FUNCS, Finding, find_hallucinations, score_page, score_pages
-from rewards.score_page import COMPONENTS, DEFAULT_WEIGHTS, GT_COMPONENTS, VALIDITY_COMPONENTS
-from rewards.table_structure import cell_alignment
-from rewards.teds import teds, teds_tables
+from rewards.scoring import COMPONENTS, DEFAULT_WEIGHTS, GT_COMPONENTS, VALIDITY_COMPONENTS
+from rewards.tables.structure import cell_alignment
+from rewards.tables.teds import teds, teds_tables
 
 TABLE = "<table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table>"
 GT = f"# Report\n\nThe value $x^2$ grows.\n\n{TABLE}\n\n$$\n\\frac{{a}}{{b}}\n$$\n"
@@ -138,7 +138,7 @@ def test_repetition_loop_and_its_score() -> None:
 def test_loop_thresholds() -> None:
     """A unit repeated back to back is a loop once its copies after the first hold 48 tokens (and there
     are at least 5 copies): a word 49 times, a 3-token cell 17 times, a 12-token row 5 times."""
-    from rewards.repetition import find_loops
+    from rewards.page.repetition import find_loops
 
     assert [len(find_loops("x " * n)) for n in (48, 49)] == [0, 1]
     assert [len(find_loops("<td>0</td>" * n)) for n in (16, 17)] == [0, 1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from firered_ocr.cli import main as firered_ocr
-from rewards.scorer import score_corpus
+from rewards.scorer.corpus import score_corpus
 
 TABLE = "<table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td>2</td></tr></table>"
 GOOD = f"# Page\n\nSome text with $x^2$.\n\n{TABLE}\n"

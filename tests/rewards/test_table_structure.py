@@ -1,4 +1,4 @@
-"""rewards.table_structure and rewards.table_grid: closure on raw tags, grid consistency with spans,
+"""rewards.tables.structure and rewards.tables.grid: closure on raw tags, grid consistency with spans,
 validity and cell alignment numbers, positions, and bounded time on adversarial input."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rewards.html_tables import parse_table
-from rewards.table_grid import grid_span, normalize_cell_text, table_grid
-from rewards.table_structure import CLOSURE_KINDS, cell_alignment, check_table, table_validity
+from rewards.tables.html import parse_table
+from rewards.tables.grid import grid_span, normalize_cell_text, table_grid
+from rewards.tables.structure import CLOSURE_KINDS, cell_alignment, check_table, table_validity
 
 GOOD = "<table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td>2</td></tr></table>"
 

@@ -1,8 +1,7 @@
-"""rewards.teds: PubTabNet fixture equality, equality with a plain apted rendering, documented deviations,
+"""rewards.tables.teds: PubTabNet fixture equality, equality with a plain apted rendering, documented deviations,
 page pairing, bounds, and hypothesis properties."""
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import json
 import random
@@ -15,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewards.html_tables import extract_tables, find_tables, parse_table, table_tree
-from rewards.teds import teds, teds_page, teds_tables
-from rewards.tree_edit_distance import TreeShape, tree_edit_distance
+from rewards.tables.html import extract_tables, find_tables, parse_table, table_tree
+from rewards.tables.teds import teds, teds_page, teds_tables
+from rewards.tables.tree_edit_distance import TreeShape, tree_edit_distance
 
-teds_module = importlib.import_module("rewards.teds")  # `rewards.teds` the attribute is the function
+from rewards.tables import teds as teds_module
 
 
 def _load(name: str):

@@ -1,0 +1,2 @@
+"""The synthetic page factory: documents, tables, formulas, layout, rendering with exact ground truth.
+"""

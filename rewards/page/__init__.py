@@ -1,0 +1,3 @@
+"""Page checks: Markdown block parsing, per-page analysis, repetition loops, tag closure, text accuracy,
+truncation and the structural-hallucination findings.
+"""
