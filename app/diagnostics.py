@@ -3,9 +3,10 @@ spans over the raw output, and the score components.
 """
 from __future__ import annotations
 
+from rewards.components import GT_COMPONENTS
+
 FINDING_HEADERS = ["category", "message", "line", "column", "chars", "excerpt"]
 SCORE_HEADERS = ["component", "score (1 = good)", "needs ground truth"]
-GT_COMPONENTS = {"teds", "teds_s", "cell_alignment", "text_accuracy", "table_count", "formula_count"}
 
 
 def position(text: str, offset: int) -> tuple[int, int]:

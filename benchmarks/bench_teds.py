@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/bench_teds.py [--quick]``. For each size (5x5
 generates ground-truth tables (PubTabNet style: thead/tbody, a bold header cell, merged cells) and
 predictions with realistic edits (changed cells, a dropped row, merged cells), then prints per pair:
 milliseconds for ``rewards.tables.teds`` and for ``table_recognition_metric.TEDS``, the speed ratio, and the
-largest difference of our TEDS and TEDS-S from the apted reference (``tests/rewards/apted_reference.py``).
+largest difference of our TEDS and TEDS-S from the apted reference (``benchmarks/reference/apted_teds.py``).
 
 table-recognition-metric divides by the tree's node count (table and cells included, inline tags not)
 where PubTabNet divides by the number of elements below the table, so its scores differ slightly; its
@@ -30,7 +30,7 @@ SIZES = [(5, 5), (20, 10), (50, 10), (100, 10)]
 
 
 def _load(name: str):
-    path = ROOT / "tests" / "rewards" / f"{name}.py"
+    path = ROOT / "benchmarks" / "reference" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from table_recognition_metric import TEDS as TrmTEDS
 
-    pairs, ref = _load("table_pairs"), _load("apted_reference")
+    pairs, ref = _load("table_pairs"), _load("apted_teds")
     trm = TrmTEDS()
     rng = random.Random(2024)
     sizes = SIZES[:2] if args.quick else SIZES

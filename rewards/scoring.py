@@ -1,22 +1,9 @@
 """Every reward component of one page, their weighted total, and the page's findings.
 
-Components, each in [0, 1] with 1 = good, or None where it cannot judge:
-
-without ground truth (they always judge: a page with nothing of a kind has nothing broken, 1.0)
-  table_validity    mean ``table_structure.table_validity`` over the page's tables (pipe tables as HTML)
-  formula_validity  share of formulas (display and inline) that pass ``check_latex``
-  tag_closure       1 − issues / constructs of ``tag_closure`` (HTML tags, math delimiters, code fences)
-  no_repetition     1 − share of the page's characters that are redundant copies in a repetition loop
-  no_truncation     0 when the page is truncated (``truncation``), else 1
-with ground truth (None without it)
-  teds, teds_s      page TEDS / TEDS-S as ``teds.teds_tables`` defines it (tables paired one-to-one to maximise
-                    the summed score, divided by the larger table count), each pair scored by
-                    ``teds_shared_rows`` (equal to ``teds.teds``, faster); None when neither page has a table
-  cell_alignment    ``table_structure.cell_alignment`` (as ``aligned_share``) over the same pairs as TEDS,
-                    unpaired tables 0, divided by the larger table count; None when neither page has a table
-  text_accuracy     1 − NED of the normalised text (``text_accuracy``); None when both texts are empty
-  table_count       1 − |tables(pred) − tables(gt)| / max of the two; 1.0 when both have none
-  formula_count     the same with formula counts
+The components (each in [0, 1] with 1 = good, or None where it cannot judge) are declared once, with their
+definitions and default weights, in ``rewards/components.py``; each is a method of ``PagePair`` here. The
+ground-truth ones pair tables one-to-one to maximise the summed TEDS (``hallucination.table_pairs``) and score
+each pair with ``tables.shared_rows`` (equal to ``tables.teds.teds``, faster).
 
 ``total`` is the weighted mean over the components that are not None and have a weight above 0.
 """
@@ -24,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import MappingProxyType
 from typing import Mapping
 
 from rewards.page.hallucination import Finding, collect_findings, table_pairs
@@ -32,24 +18,7 @@ from rewards.page.analysis import PageAnalysis, analyze, loops_not_in
 from rewards.page.repetition import no_repetition_score
 from rewards.page.text_accuracy import ned
 from rewards.page.truncation import find_truncation
-
-# Why these weights: TEDS and text accuracy carry the content, so they weigh most; the validity checks
-# each catch one kind of structural hallucination; the count agreements are coarse, so they weigh least.
-DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
-    "teds": 2.0,
-    "teds_s": 1.0,
-    "cell_alignment": 1.0,
-    "text_accuracy": 2.0,
-    "table_count": 0.5,
-    "formula_count": 0.5,
-    "table_validity": 1.0,
-    "formula_validity": 1.0,
-    "tag_closure": 0.5,
-    "no_repetition": 1.0,
-    "no_truncation": 1.0,
-})
-VALIDITY_COMPONENTS = ("table_validity", "formula_validity", "tag_closure", "no_repetition", "no_truncation")
-GT_COMPONENTS = ("teds", "teds_s", "cell_alignment", "text_accuracy", "table_count", "formula_count")
+from rewards.components import DEFAULT_WEIGHTS, GT_COMPONENTS, NAMES, VALIDITY_COMPONENTS  # noqa: F401 (re-exported)
 
 
 def aligned_share(pred: dict[tuple[int, int], str], gt: dict[tuple[int, int], str]) -> float:
@@ -161,8 +130,8 @@ class PagePair:
         return collect_findings(self.pred, self.gt, hit_max_tokens=self.hit_max_tokens, pairs=pairs, loops=self.loops)
 
 
-_COMPONENT_NAMES = tuple(DEFAULT_WEIGHTS)
-COMPONENTS: tuple[str, ...] = _COMPONENT_NAMES
+_COMPONENT_NAMES = NAMES
+COMPONENTS: tuple[str, ...] = NAMES
 
 
 def resolve_weights(weights: Mapping[str, float] | None) -> dict[str, float]:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rewards.components import GRPO_DEFAULT_WEIGHTS
+
 from firered_ocr.training.curriculum import CurriculumConfig
 from firered_ocr.training.data import DataConfig
 from firered_ocr.training.checkpoints import resume_checkpoint
@@ -34,8 +36,7 @@ from firered_ocr.training.lora import LoraSettings
 log = logging.getLogger(__name__)
 
 ROLLOUTS_FILE = "rollouts.jsonl"  # page ids of each rollout batch, in order (the data order)
-DEFAULT_REWARDS = {"teds": 1.0, "text_accuracy": 1.0, "table_validity": 0.5, "tag_closure": 0.5,
-                   "formula_validity": 0.5, "no_repetition": 0.5, "no_truncation": 0.5}
+DEFAULT_REWARDS = dict(GRPO_DEFAULT_WEIGHTS)  # declared with each component in rewards/components.py
 
 
 @dataclasses.dataclass

@@ -22,14 +22,14 @@ from rewards.tables import teds as teds_module
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_rewards_tests_{name}", Path(__file__).with_name(f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(f"_rewards_tests_{name}", Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-ref = _load("apted_reference")
+ref = _load("apted_teds")
 pairs = _load("table_pairs")
 WRAP = "<html><body>{}</body></html>"
 # Documented bound (README.md, "Bounds on work"): any input up to 1 MB returns within 2 s on the 2-core CI machine.

@@ -1,4 +1,4 @@
-"""Generated table pairs for TEDS tests and benchmarks (shared by tests/rewards and benchmarks/bench_teds.py).
+"""Generated table pairs for TEDS tests and benchmarks (shared by benchmarks/bench_teds.py and the TEDS tests).
 
 ``grid_table`` makes a realistic table (header row, numbers and words, some merged cells, inline tags);
 ``edit_table`` applies the edits an OCR model makes: changed cells, a dropped row, merged cells.
