@@ -12,8 +12,8 @@ _FLAG_KEYS = {"model": "model", "adapter": "adapter", "device": "device", "host"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="hub id or local checkpoint directory (default: the tiny embedded model, "
-                                   "built on first use)")
+    p.add_argument("--model", help="hub id or local checkpoint directory (default: the model `make demo` "
+                                   "trained, runs/demo/grpo/final, when it exists; else the tiny embedded one)")
     p.add_argument("--adapter", help="LoRA adapter directory to apply on top of --model")
     p.add_argument("--device", help="cuda, cpu, mps (default: best available)")
     p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the app to the network)")
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(AppConfig, args.config, overrides, section="app" if args.config else None)
         cfg.validate()
+        print(cfg.resolve_model(), flush=True)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ from firered_ocr.config_io import ConfigError
 
 @dataclasses.dataclass
 class AppConfig:
-    model: str | None = None  # hub id or local dir; None = the embedded tiny checkpoint
+    model: str | None = None  # hub id or local dir; None = the demo's trained model if any, else the tiny one
+    demo_dir: str = "runs/demo"  # where `make demo` wrote its run; its SFT + GRPO model is the default
     adapter: str | None = None  # optional LoRA adapter directory for `model`
     device: str | None = None  # None = best available
     host: str = "127.0.0.1"  # loopback unless the operator says otherwise
@@ -61,3 +62,16 @@ class AppConfig:
             return Path(self.data_dir).expanduser()
         home = os.environ.get("FIRERED_OCR_HOME", Path.home() / ".cache" / "firered-ocr")
         return Path(home) / "app"
+
+    def resolve_model(self) -> str:
+        """Fill in the default model and say which one the app shows. With no --model, the model `make demo`
+        trained (`<demo_dir>/grpo/final`) when it exists, so a new user's first page is read by a trained
+        model; else the embedded random-weight tiny checkpoint, which writes noise."""
+        if self.model:
+            return f"app: showing {self.model}" + (f" with adapter {self.adapter}" if self.adapter else "")
+        trained = Path(self.demo_dir) / "grpo" / "final"
+        if (trained / "config.json").is_file():
+            self.model = str(trained)
+            return f"app: showing the model `make demo` trained (SFT + GRPO): {trained} (--model picks another)"
+        return ("app: showing the random-weight tiny checkpoint, which reads nothing yet; run `make demo` first "
+                f"(it trains one into {trained}) or pass --model")

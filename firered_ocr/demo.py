@@ -283,7 +283,17 @@ def run_demo(cfg: DemoConfig, log=print) -> dict:
     log("\n" + table)
     log(f"\nwritten: {out / 'demo_results.md'}, {out / 'demo_results.json'}, {out / 'demo_results.png'} "
         f"(total {timings['total']:.0f} s)")
+    for line in next_steps(out, grpo_final):
+        log(line)
     return payload
+
+
+def next_steps(out: Path, grpo_final: Path) -> list[str]:
+    """What a new user opens after the demo: the results, then the app on the model the demo just trained."""
+    app = "firered-ocr app" if out.resolve() == (Path.cwd() / "runs" / "demo").resolve() else \
+        f"firered-ocr app --model {grpo_final}"
+    return ["", "next:", f"  results table: {out / 'demo_results.md'}", f"  plot:          {out / 'demo_results.png'}",
+            f"  try the trained model in the browser: .venv/bin/{app}   (model: {grpo_final})"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

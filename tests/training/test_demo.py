@@ -35,5 +35,17 @@ def test_demo_smoke_end_to_end(tmp_path):
     assert (out / "demo_results.png").stat().st_size > 10_000
     assert (out / "sft" / "curves.png").is_file() and (out / "grpo" / "final" / "model.safetensors").is_file()
     assert any("(c) SFT continued" in line for line in lines)
+    # the demo ends by saying what to open next, and the app then shows the model the demo trained
+    final = out / "grpo" / "final"
+    assert lines[-3:-1] == [f"  results table: {out / 'demo_results.md'}", f"  plot:          {out / 'demo_results.png'}"]
+    assert lines[-1].startswith(f"  try the trained model in the browser: .venv/bin/firered-ocr app --model {final}")
+    from app.config import AppConfig
+
+    app_cfg = AppConfig(demo_dir=str(out))
+    assert "trained (SFT + GRPO)" in app_cfg.resolve_model() and app_cfg.model == str(final)
+    untrained = AppConfig(demo_dir=str(tmp_path / "none"))
+    assert "random-weight tiny checkpoint" in untrained.resolve_model() and untrained.model is None
+    chosen = AppConfig(model="some/dir", demo_dir=str(out))
+    assert chosen.resolve_model() == "app: showing some/dir" and chosen.model == "some/dir"
     # bad overrides are a one-line error, not a trace
     assert main(["demo", "--out", str(out), "--set", "sft_stepz=3"]) == 2
