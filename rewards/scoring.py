@@ -18,6 +18,7 @@ from rewards.page.analysis import PageAnalysis, analyze, loops_not_in
 from rewards.page.repetition import no_repetition_score
 from rewards.page.text_accuracy import ned
 from rewards.page.truncation import find_truncation
+from rewards.tables.normalization import check_normalization
 from rewards.components import DEFAULT_WEIGHTS, GT_COMPONENTS, NAMES, VALIDITY_COMPONENTS  # noqa: F401 (re-exported)
 
 
@@ -37,15 +38,26 @@ def _count_agreement(a: int, b: int) -> float:
 class PagePair:
     """A prediction and its (optional) ground truth; each component computed once, when first asked."""
 
-    def __init__(self, pred_md: object, gt_md: object = None, *, hit_max_tokens: bool = False) -> None:
+    def __init__(self, pred_md: object, gt_md: object = None, *, hit_max_tokens: bool = False,
+                 table_normalization: str = "pubtabnet") -> None:
         self.pred: PageAnalysis = analyze(pred_md)
         self.gt: PageAnalysis | None = analyze(gt_md) if gt_md is not None else None
         self.hit_max_tokens = hit_max_tokens
+        # How tables are normalised before TEDS: "pubtabnet" (as written) or "omnidocbench" (its evaluation's
+        # reduction, for scoring other systems; rewards.tables.normalization says why each exists).
+        self.table_normalization = check_normalization(table_normalization)
 
     @cached_property
     def _pairs(self) -> tuple[list[tuple[int, int]], list[list[float]]]:
         assert self.gt is not None
-        return table_pairs(self.pred, self.gt)
+        return table_pairs(self.pred, self.gt, normalization=self.table_normalization)
+
+    def paired_tables(self) -> list[tuple[int, int, float]]:
+        """(predicted table, ground-truth table, TEDS) of each pair TEDS paired; empty without ground truth."""
+        if self.gt is None:
+            return []
+        pairs, scores = self._pairs
+        return [(i, j, scores[i][j]) for i, j in pairs]
 
     def _has_tables(self) -> bool:
         return self.gt is not None and bool(self.pred.tables or self.gt.tables)
@@ -80,7 +92,8 @@ class PagePair:
     def teds_s(self) -> float | None:
         if not self._has_tables():
             return None
-        pairs, scores = table_pairs(self.pred, self.gt, structure_only=True)  # TEDS-S pairs its own way
+        pairs, scores = table_pairs(self.pred, self.gt, structure_only=True,  # TEDS-S pairs its own way
+                                    normalization=self.table_normalization)
         return sum(scores[i][j] for i, j in pairs) / max(len(self.pred.tables), len(self.gt.tables))
 
     def cell_alignment(self) -> float | None:

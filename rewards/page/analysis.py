@@ -53,7 +53,8 @@ class PageAnalysis:
 
     def __init__(self, md: object) -> None:
         self.page: ParsedPage = parse_page(md)
-        self.text: str = self.page.text
+        # The output as written (a whole-output fence's lines are blanked in ``page.text`` only).
+        self.text: str = as_text(md)
 
     @cached_property
     def tables(self) -> list[TableInfo]:

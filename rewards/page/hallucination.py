@@ -1,7 +1,7 @@
 """Structural hallucinations of one page: what is wrong, and where (character offsets into the prediction).
 
 The categories (``CATEGORIES`` holds the definitions the scorer's report prints; README.md ("The hallucination scorer")
-says the same at length). The first six need no ground truth; the last four (``GT_CATEGORIES``) compare
+says the same at length). The first seven need no ground truth; the last four (``GT_CATEGORIES``) compare
 with it.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Iterable, Iterator
 from rewards.page.analysis import PageAnalysis, TableInfo, analyze, loops_not_in
 from rewards.page.repetition import Loop
 from rewards.tables.structure import CLOSURE_KINDS
+from rewards.tables.normalization import normalize_table
 from rewards.tables.pairing import best_pairs
 from rewards.tables.shared_rows import differing_rows, teds_shared_rows
 from rewards.page.truncation import find_truncation
@@ -33,6 +34,9 @@ CATEGORIES: dict[str, str] = {
     "not counted when the ground truth holds the same repeated text",
     "truncation": "the output stops inside a structure (last table, formula or code fence left open, a tag "
     "cut short), a loop runs to the end, or generation hit the token limit",
+    "output_wrapper": "the whole output is wrapped in a code fence (```markdown, ```md, ```html, ```latex or a "
+    "bare fence), which the output convention forbids; the content inside is scored as the page, so nothing "
+    "in it counts as missing",
     "invented_rows": "with ground truth: a predicted table with more rows than the ground-truth table paired "
     "with it",
     "missing_rows": "with ground truth: a predicted table with fewer rows than the ground-truth table paired "
@@ -59,11 +63,13 @@ class Finding:
         return asdict(self)
 
 
-def table_pairs(pred: PageAnalysis, gt: PageAnalysis, *, structure_only: bool = False
-                ) -> tuple[list[tuple[int, int]], list[list[float]]]:
-    """The pairing that maximises the summed TEDS (table_pairing), and the TEDS of every (pred, gt) pair."""
-    scores = [[teds_shared_rows(p.html, g.html, structure_only=structure_only) for g in gt.tables]
-              for p in pred.tables]
+def table_pairs(pred: PageAnalysis, gt: PageAnalysis, *, structure_only: bool = False,
+                normalization: str = "pubtabnet") -> tuple[list[tuple[int, int]], list[list[float]]]:
+    """The pairing that maximises the summed TEDS (table_pairing), and the TEDS of every (pred, gt) pair,
+    each table normalised first as ``normalization`` says (``rewards.tables.normalization``)."""
+    gts = [normalize_table(g.html, normalization) for g in gt.tables]
+    scores = [[teds_shared_rows(normalize_table(p.html, normalization), g, structure_only=structure_only)
+               for g in gts] for p in pred.tables]
     return best_pairs(scores), scores
 
 
@@ -175,6 +181,9 @@ def collect_findings(pred: PageAnalysis, gt: PageAnalysis | None, *, hit_max_tok
                                        for lp in loops))
     out += [Finding("truncation", r.message, r.start, r.end)
             for r in find_truncation(pred.page, loops, hit_max_tokens=hit_max_tokens)]
+    wrapper = pred.page.wrapper
+    if wrapper is not None:
+        out.append(Finding("output_wrapper", wrapper.describe(), wrapper.open_start, wrapper.open_end))
     if gt is not None:
         out += _gt_findings(pred, gt, (pairs or table_pairs(pred, gt))[0])
     return sorted(out, key=lambda f: (f.start, f.end, f.category))

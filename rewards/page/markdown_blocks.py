@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rewards.page.wrapper import Wrapper, blank_wrapper, find_wrapper
+
 TEXT, HTML_TABLE, PIPE_TABLE = "text", "html_table", "pipe_table"
 DISPLAY_MATH, INLINE_MATH, CODE = "display_math", "inline_math", "code"
 TABLE_KINDS = (HTML_TABLE, PIPE_TABLE)
@@ -54,6 +56,9 @@ class ParsedPage:
     blocks: tuple[Block, ...]  # top-level blocks in page order (inline math is not among them)
     inline_math: tuple[Block, ...]  # inline formulas, each inside a text or table block
     stray: tuple[StrayDelimiter, ...]  # closing math delimiters with no opening
+    # A whole-output fence (```markdown … ```): its fence lines are blanked in ``text`` (offsets unchanged)
+    # and the content parsed as the page; the wrapper itself is a format finding, not a code block.
+    wrapper: Wrapper | None = None
 
     def of_kind(self, *kinds: str) -> list[Block]:
         return [b for b in self.all_blocks() if b.kind in kinds]
@@ -87,6 +92,7 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 # Inline tokens: an escape pair (so `\\` and `\$` never open anything) and dollars. What ends an open
 # inline formula early (a cell tag, a row's newline) is searched for only while one is open.
 _INLINE_TOKEN = re.compile(r"\\[\\$()\[\]]|\\[^\n]|\$\$?")
+_WRAPPER_HINT = re.compile(r"\s*(?:`{3}|~{3})")
 _BOUNDARY = {"cell": re.compile(r"</?(?:td|th|tr|table)\b", re.I), "row": re.compile(r"\n"), "paragraph": None}
 
 
@@ -293,6 +299,9 @@ def _emit_text(text: str, a: int, b: int, blocks: list[Block], inline: list[Bloc
 def parse_page(md: object) -> ParsedPage:
     """Parse a page once; every reward reads this. Never raises."""
     text = as_text(md)
+    wrapper = find_wrapper(text) if _WRAPPER_HINT.match(text) else None
+    if wrapper is not None:
+        text = blank_wrapper(text, wrapper)
     blocks: list[Block] = []
     inline: list[Block] = []
     stray: list[StrayDelimiter] = []
@@ -323,7 +332,7 @@ def parse_page(md: object) -> ParsedPage:
             _scan_inline(text, block.start, block.end, "row", inline, stray)
         pos = text_from = max(block.end, m.end())
     _emit_text(text, text_from, len(text), blocks, inline, stray)
-    return ParsedPage(text, tuple(blocks), tuple(sorted(inline, key=lambda b: b.start)), tuple(stray))
+    return ParsedPage(text, tuple(blocks), tuple(sorted(inline, key=lambda b: b.start)), tuple(stray), wrapper)
 
 
 def parse_blocks(md: object) -> list[Block]:

@@ -26,8 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="predictions: a folder of .md files (id = relative path without .md) or a JSONL "
                              "file with 'id' and 'prediction' (or 'markdown')")
     parser.add_argument("--gt", default=None,
-                        help="ground truth, same forms ('markdown' field first in JSONL); without it only the "
-                             "validity components and categories are scored")
+                        help="ground truth, same forms ('markdown' field first in JSONL), or OmniDocBench's "
+                             "ground-truth .json (page id = image name without extension); without it only "
+                             "the validity components and categories are scored")
+    parser.add_argument("--table-normalization", choices=("pubtabnet", "omnidocbench"), default=None,
+                        help="how tables are normalised before TEDS: 'pubtabnet' = as written (PubTabNet's "
+                             "metric, the GRPO rewards' choice); 'omnidocbench' = as OmniDocBench's evaluation "
+                             "does (th as td, no section tags, decoded entities, NFKC, collapsed whitespace). "
+                             "Default: omnidocbench with an OmniDocBench .json --gt, else pubtabnet")
     parser.add_argument("--out", required=True, help="output folder (samples.jsonl, summary.json, report.md/html, PNGs)")
     parser.add_argument("--weight", type=_weights, action="append", default=[], metavar="NAME=VALUE",
                         help="override one component's weight in the total (repeatable); 0 leaves it out")
@@ -44,12 +50,14 @@ def run(args: argparse.Namespace) -> int:
         weights.update(w)
     try:
         summary = score_corpus(args.pred, args.gt, args.out, weights=weights, worst=args.worst,
-                               progress=False if args.no_progress else None, plots=not args.no_plots)
+                               progress=False if args.no_progress else None, plots=not args.no_plots,
+                               table_normalization=args.table_normalization)
     except ValueError as exc:  # a bad --weight name or value
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rates = {k: v for k, v in summary["hallucination_rates"].items() if v is not None}
-    print(f"scored {summary['pages']} pages ({summary['pages_with_gt']} with ground truth) -> {args.out}")
+    print(f"scored {summary['pages']} pages ({summary['pages_with_gt']} with ground truth; tables normalised "
+          f"as {summary['table_normalization']}) -> {args.out}")
     print("hallucination rates: " + json.dumps({k: round(v, 4) for k, v in rates.items()}))
     for key in ("teds", "teds_s", "text_ned", "formula_validity"):
         if summary[key] is not None:

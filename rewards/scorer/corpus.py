@@ -28,6 +28,8 @@ from typing import Callable, Mapping
 from rewards.page.hallucination import CATEGORIES, GT_CATEGORIES, Finding
 from rewards.scoring import COMPONENTS, PagePair, resolve_weights
 from rewards.scorer.inputs import LoadResult, load_pages
+from rewards.scorer.omnidocbench import is_omnidocbench
+from rewards.tables.normalization import check_normalization
 
 
 def _stderr(message: str) -> None:
@@ -114,14 +116,20 @@ def _summary(t: _Tally, preds: LoadResult, gts: LoadResult | None, pred: str, gt
 
 def score_corpus(pred: str | Path, gt: str | Path | None = None, out_dir: str | Path = "score-out", *,
                  weights: Mapping[str, float] | None = None, worst: int = 10, progress: bool | None = None,
-                 plots: bool = True, on_error: Callable[[str], None] | None = _stderr) -> dict:
+                 plots: bool = True, on_error: Callable[[str], None] | None = _stderr,
+                 table_normalization: str | None = None) -> dict:
     """Score every prediction, write the outputs listed in the module docstring, return the summary.
-    ``plots=False`` skips the histograms (matplotlib takes ~0.1 s a plot)."""
+    ``plots=False`` skips the histograms (matplotlib takes ~0.1 s a plot). ``table_normalization``:
+    "pubtabnet" or "omnidocbench" (``rewards.tables.normalization``); None picks "omnidocbench" when the
+    ground truth is OmniDocBench's JSON, else "pubtabnet"."""
     from tqdm import tqdm
 
     from rewards.scorer.report import write_report
 
     resolved = resolve_weights(weights)
+    if table_normalization is None:
+        table_normalization = "omnidocbench" if gt is not None and is_omnidocbench(Path(gt)) else "pubtabnet"
+    check_normalization(table_normalization)
     errors: list[str] = []
 
     def error(message: str) -> None:
@@ -142,11 +150,13 @@ def score_corpus(pred: str | Path, gt: str | Path | None = None, out_dir: str | 
             gt_text = truth.text if truth is not None else None
             tally.unlabelled += truth is not None and gt_text is None
             try:
-                pair = PagePair(page.text, gt_text, hit_max_tokens=page.hit_max_tokens)
+                pair = PagePair(page.text, gt_text, hit_max_tokens=page.hit_max_tokens,
+                                table_normalization=table_normalization)
                 components = pair.components()
                 sample = {"id": page_id, "source": page.source, "has_gt": gt_text is not None,
                           "hit_max_tokens": page.hit_max_tokens, "chars": len(page.text or ""),
                           "total": pair.total(resolved), **components,
+                          "table_pairs": [{"pred": i, "gt": j, "teds": t} for i, j, t in pair.paired_tables()],
                           "findings": [_locate(pair.pred.text, f) for f in pair.findings()]}
             except Exception as exc:  # noqa: BLE001 - one page must not lose the corpus; reported, exit != 0
                 error(f"{page.source}: scoring failed ({type(exc).__name__}: {exc}); page skipped")
@@ -154,6 +164,7 @@ def score_corpus(pred: str | Path, gt: str | Path | None = None, out_dir: str | 
             fh.write(json.dumps(sample, ensure_ascii=False) + "\n")
             tally.add(sample, pair)
     summary = _summary(tally, preds, gts, str(pred), None if gt is None else str(gt), resolved, errors)
+    summary["table_normalization"] = table_normalization
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_report(out, summary, tally.worst_samples(), tally.values if plots else {})
     return summary

@@ -1,4 +1,4 @@
-"""Reading the scorer's inputs: a folder of ``.md`` files or a JSONL file, for predictions and ground truth.
+"""Reading the scorer's inputs: a folder of ``.md`` files, a JSONL file or OmniDocBench's JSON.
 
 - A folder: every ``*.md`` below it (recursively); a page's id is its path relative to the folder, without
   the ``.md`` suffix, with ``/`` separators (``a/p1.md`` → ``a/p1``).
@@ -8,6 +8,8 @@
   truth). A prediction line may say it hit the token limit: ``"finish_reason": "length"`` or
   ``"truncated": true``. Blank lines are skipped. A prepared dataset's ``validation.jsonl`` is a valid
   ground-truth file as it is.
+- A ``.json`` file: OmniDocBench's ground truth (``rewards.scorer.omnidocbench``), one page per image,
+  its id the image name without extension.
 Ids match across the two inputs whatever their form (a folder of predictions against a JSONL of ground
 truth works). Each bad input (unreadable file, not UTF-8, a malformed line, a duplicate id) is reported
 once, as ``<file>[:<line>]: <problem>``, and skipped; the rest goes on.
@@ -18,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from rewards.scorer.omnidocbench import is_omnidocbench, read_omnidocbench
 
 TEXT_FIELDS = {"pred": ("prediction", "markdown"), "gt": ("markdown", "prediction")}
 
@@ -48,6 +52,9 @@ def load_pages(path: str | Path, role: str, on_error: Callable[[str], None] | No
 
     if path.is_dir():
         _load_folder(path, result, error)
+    elif is_omnidocbench(path):
+        for page_id, text, where in read_omnidocbench(path, error):
+            _add(result, PageInput(page_id, text, where), error)
     elif path.is_file():
         _load_jsonl(path, role, result, error)
     else:
