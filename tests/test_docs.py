@@ -1,0 +1,217 @@
+"""The docs cannot drift from the code silently: README.md and docs/*.md are checked against the tree.
+
+- every relative link (and `#anchor`, with GitHub's heading slugs) resolves;
+- every `firered-ocr …` command shown (in code blocks and inline code) names sub-commands and flags that
+  the CLI's own argparse tree (`firered_ocr.cli.build_parser`) has;
+- every repository path shown in inline code (`rewards/tables/teds.py`, `configs/tiny_cpu.yaml`) exists.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+FENCE = re.compile(r"^(```|~~~)")
+LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# Top-level folders and files whose paths, written in inline code, must exist.
+PATH_ROOTS = ("rewards/", "data_prep/", "firered_ocr/", "app/", "benchmarks/", "configs/", "tests/", "docs/")
+PATH = re.compile(r"^(?:%s)[\w./-]*\.(?:py|yaml|yml|json|md|png|toml)$" % "|".join(map(re.escape, PATH_ROOTS)))
+
+
+def split_code(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(prose lines, code-block lines), each as (1-based line number, text)."""
+    prose, code, in_code = [], [], False
+    for n, line in enumerate(text.split("\n"), 1):
+        if FENCE.match(line.strip()):
+            in_code = not in_code
+            continue
+        (code if in_code else prose).append((n, line))
+    return prose, code
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: markup and punctuation dropped, lower case, spaces to hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
+    text = text.replace("`", "").strip().lower()
+    text = "".join(c for c in text if c in " -_" or unicodedata.category(c)[0] in "LN")
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    prose, _ = split_code(page.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    out = set()
+    for _, line in prose:
+        m = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not m:
+            continue
+        s = slug(m.group(1))
+        n = seen.get(s, 0)
+        seen[s] = n + 1
+        out.add(s if n == 0 else f"{s}-{n}")
+    return out
+
+
+def test_pages_exist():
+    assert (REPO / "README.md").is_file() and len(PAGES) > 1, "README.md and docs/*.md are what this test checks"
+
+
+def link_problems(page: Path) -> list[str]:
+    problems = []
+    prose, _ = split_code(page.read_text(encoding="utf-8"))
+    for n, line in prose:
+        for m in LINK.finditer(CODE_SPAN.sub("", line)):
+            target = m.group(1)
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
+                continue
+            path_part, _, anchor = target.partition("#")
+            where = f"{page.relative_to(REPO)}:{n}"
+            dest = (page.parent / path_part).resolve() if path_part else page
+            if not dest.exists():
+                problems.append(f"{where}: link to {target!r}: {dest.relative_to(REPO) if dest.is_relative_to(REPO) else dest} does not exist"
+                                + (" (a page another part of the project writes? it must exist by the end)"
+                                   if dest.parent == REPO / "docs" else ""))
+                continue
+            if anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+                problems.append(f"{where}: link to {target!r}: no heading with the anchor #{anchor} in "
+                                f"{dest.relative_to(REPO)}")
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_resolve(page):
+    problems = link_problems(page)
+    assert not problems, "broken links:\n" + "\n".join(problems)
+
+
+# ---- commands ----------------------------------------------------------------------------------------
+
+def cli_tree() -> argparse.ArgumentParser:
+    from firered_ocr.cli import build_parser
+
+    return build_parser()
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    return {s for action in parser._actions for s in action.option_strings}
+
+
+def commands_in(page: Path) -> list[tuple[int, str]]:
+    """Every `firered-ocr …` (or `-m firered_ocr.cli …`) command line shown on the page."""
+    prose, code = split_code(page.read_text(encoding="utf-8"))
+    found = []
+    # code blocks: join backslash continuations, drop comments
+    joined, start = "", 0
+    for n, line in code:
+        if not joined:
+            start = n
+        joined += line.rstrip().rstrip("\\") + " "
+        if line.rstrip().endswith("\\"):
+            continue
+        text = joined.split(" #")[0]
+        joined = ""
+        for m in re.finditer(r"(?:^|[\s(])(?:firered-ocr|-m firered_ocr(?:\.cli)?)\s(.*)", text):
+            found.append((start, m.group(1)))
+            break
+    for n, line in prose:
+        for m in CODE_SPAN.finditer(line):
+            span = m.group(2).strip()
+            m2 = re.search(r"(?:^|\s)(?:firered-ocr|-m firered_ocr(?:\.cli)?)(?:\s(.*)|$)", span)
+            if m2:
+                found.append((n, m2.group(1) or ""))
+    return found
+
+
+def command_problems(root: argparse.ArgumentParser, command: str) -> list[str]:
+    command = re.split(r"\s(?:\||&&|;|>|2>)\s", command)[0]
+    try:
+        tokens = shlex.split(command)
+    except ValueError:
+        tokens = command.split()
+    parser, path = root, ["firered-ocr"]
+    problems = []
+    for token in tokens:
+        token = token.strip("[]()")
+        if not token or token in {"…", "...", "|"} or "…" in token:
+            continue
+        subs = subparsers(parser)
+        if token.startswith("-") and len(token) > 1 and not re.match(r"^-\d", token):
+            flag = token.split("=", 1)[0]
+            if flag not in option_strings(parser):
+                problems.append(f"{' '.join(path)} has no option {flag}")
+            continue
+        if subs:
+            if token.isupper() or token.startswith("<"):  # a placeholder (COMMAND)
+                break
+            if token not in subs:
+                problems.append(f"{' '.join(path)} has no sub-command {token!r} (it has {', '.join(subs)})")
+                break
+            parser, path = subs[token], [*path, token]
+    return problems
+
+
+def test_commands_exist_in_the_cli():
+    root = cli_tree()
+    problems = []
+    for page in PAGES:
+        for n, command in commands_in(page):
+            for p in command_problems(root, command):
+                problems.append(f"{page.relative_to(REPO)}:{n}: `firered-ocr {command.strip()}`: {p}")
+    assert not problems, "commands the CLI does not have:\n" + "\n".join(problems)
+
+
+def test_repository_paths_exist():
+    problems = []
+    for page in PAGES:
+        prose, _ = split_code(page.read_text(encoding="utf-8"))
+        for n, line in prose:
+            for m in CODE_SPAN.finditer(line):
+                span = m.group(2).strip()
+                if PATH.match(span) and not (REPO / span).exists():
+                    problems.append(f"{page.relative_to(REPO)}:{n}: `{span}` does not exist in the repository")
+    assert not problems, "paths shown in the docs that are not in the tree:\n" + "\n".join(problems)
+
+
+# ---- the checker checks itself -------------------------------------------------------------------------
+
+def test_checker_catches_a_bad_flag_and_a_bad_sub_command():
+    root = cli_tree()
+    assert command_problems(root, "predict page.png --out preds/ [--dpi 200]") == []
+    assert command_problems(root, "prep synth --profile tiny-tables --set rows=2,3 --n 10 --out d") == []
+    assert command_problems(root, "predict page.png --no-such-flag 3") == ["firered-ocr predict has no option --no-such-flag"]
+    assert command_problems(root, "prep synth --workerz 2") == ["firered-ocr prep synth has no option --workerz"]
+    assert "has no sub-command 'serve'" in command_problems(root, "serve --port 1")[0]
+
+
+def test_checker_catches_a_broken_link_and_anchor(tmp_path, monkeypatch):
+    monkeypatch.setitem(globals(), "REPO", tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# A page\n\n## The `score` command: --pred\n", encoding="utf-8")
+    page = tmp_path / "README.md"
+    page.write_text("[ok](docs/a.md#the-score-command---pred) [gone](docs/b.md) [bad](docs/a.md#nope)\n"
+                    "`[not a link](docs/c.md)`\n```\n[in code](docs/d.md)\n```\n", encoding="utf-8")
+    problems = link_problems(page)
+    assert len(problems) == 2, problems
+    assert "docs/b.md does not exist" in problems[0]
+    assert "no heading with the anchor #nope in docs/a.md" in problems[1]
+
+
+def test_slugs_follow_github():
+    assert slug("The scorer (`firered-ocr score --pred P [--gt G] --out DIR`)") == \
+        "the-scorer-firered-ocr-score---pred-p---gt-g---out-dir"
+    assert slug("A user's PDFs: silver labels") == "a-users-pdfs-silver-labels"
