@@ -1,4 +1,4 @@
-"""`firered-ocr app`: serve the Gradio demo (see README.md ("The demo app")).
+"""`firered-ocr app`: serve the Gradio demo (see docs/app.md).
 
 Top-level imports stay light: the dispatcher imports this module to build its parser.
 """

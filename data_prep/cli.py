@@ -1,4 +1,4 @@
-"""`firered-ocr prep synth|pdfs`: build a training dataset (see README.md ("Training data")).
+"""`firered-ocr prep synth|pdfs`: build a training dataset (see docs/data.md).
 
 Top-level imports stay light (argparse only): the dispatcher imports this module to build its parser.
 """

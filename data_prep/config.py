@@ -49,7 +49,7 @@ class TinyTablesProfile:
     """One small table of small numbers per image: the domain a 745k-parameter model learns on a CPU.
 
     Sizes are in points and the page renders at `dpi` (72 → 1 pt = 1 px), so the defaults give a
-    192×128 px image with an 18 px font (FIELD-NOTES "Models").
+    192×128 px image with an 18 px font (docs/demo.md, "How a tiny model learns").
     """
 
     name: str = "tiny-tables"

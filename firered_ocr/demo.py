@@ -45,13 +45,13 @@ class DemoConfig:
     silver_rows: int | None = 4
     eval_pages: int = 128  # held-out pages scored for (a), (b), (c)
     max_new_tokens: int = 64  # the longest answer is about 45 tokens
-    # SFT (FIELD-NOTES: lr 1e-3 with warmup and cosine, AdamW (0.9, 0.98), batch 32, grad clip 1)
+    # SFT (docs/demo.md, measured: lr 1e-3 with warmup and cosine, AdamW (0.9, 0.98), batch 32, grad clip 1)
     sft_steps: int = 200
     sft_lr: float = 1e-3
     sft_warmup: int = 100
     sft_batch: int = 32
-    # GRPO: FIELD-NOTES found 5e-5 safe and 3e-4 collapsing greedy accuracy; here 5e-5 did not move greedy
-    # structure within the budget (35 steps) and 2e-4 did (measured, see README.md ("The CPU demo"))
+    # GRPO: earlier tiny-model runs found 5e-5 safe and 3e-4 collapsing greedy accuracy; here 5e-5 did not move greedy
+    # structure within the budget (35 steps) and 2e-4 did (measured, see docs/demo.md)
     grpo_seconds: float = 150.0
     grpo_max_steps: int = 100000
     grpo_lr: float = 2e-4

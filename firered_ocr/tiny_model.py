@@ -3,7 +3,7 @@
 It is the embedded default model wherever the user names none (tests, `make demo`, the app): it loads
 through the same `AutoProcessor` / `AutoModelForImageTextToText` path as `Qwen/Qwen3-VL-2B-Instruct`,
 so every code path that runs on it runs on the real model too. Sizes follow the configuration measured
-to learn from pixels on 2 CPU cores (FIELD-NOTES, "Models"): 16 px patches merged 2×2, so one image
+to learn from pixels on 2 CPU cores (docs/demo.md, "How a tiny model learns"): 16 px patches merged 2×2, so one image
 token covers 32×32 px, and text of at least one patch wide.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ def build_processor(cfg: TinyModelConfig):
     )
     pixels_per_token = (cfg.patch_size * cfg.merge_size) ** 2
     # Set patch and merge sizes explicitly: the defaults are patch 14 and a hub-sized minimum that
-    # silently upscales small pages (FIELD-NOTES, "Processor traps").
+    # silently upscales small pages (docs/training.md, "Processor traps").
     vision_kwargs = dict(
         patch_size=cfg.patch_size,
         merge_size=cfg.merge_size,

@@ -2,7 +2,7 @@
 
 The tiny checkpoint needs a real tokenizer without a model hub: we train one with `tokenizers` on text
 that looks like our documents (words, numbers, LaTeX, HTML tables, Markdown). Two choices matter for a
-small model learning from pixels (see FIELD-NOTES, "Models"):
+small model learning from pixels (docs/demo.md, "How a tiny model learns"):
 - digits are split one by one, so a number costs one token per digit the model can read off the image;
 - the table tags and math delimiters are whole tokens, so a table row is a handful of tokens rather than
   a dozen bytes each.

@@ -1,6 +1,6 @@
 """LaTeX → vector drawing with ziamath, sized in points, with the baseline known.
 
-Why ziamath (measured; README.md, "Formula engine"): it is a real TeX-style math layout engine (the
+Why ziamath (measured; docs/data.md, "Formula engine"): it is a real TeX-style math layout engine (the
 STIX Two Math font and its OpenType MATH table), it typesets every construct the generator writes
 (matrices, cases, aligned included, which matplotlib's mathtext cannot), it needs no TeX install, and its
 SVG places in a PDF as vector paths through PyMuPDF. A formula becomes:
@@ -52,7 +52,7 @@ class MathRenderer:
         from ziamath.tex import tex2mml
 
         # svg2=False: plain <path> elements without <symbol>/<use>, which MuPDF's SVG reader places
-        # reliably (FIELD-NOTES "Rendering pages"). The setting is ziafont's own global.
+        # reliably (docs/data.md, "PyMuPDF facts"). The setting is ziafont's own global.
         ziafont.config.svg2 = False
         self._ziamath, self._tex2mml = ziamath, tex2mml
         self._cache: OrderedDict[tuple[str, float, bool], RenderedMath] = OrderedDict()

@@ -14,7 +14,8 @@ Resume: `resume: auto` (default) continues from the newest complete `checkpoint-
 optimizer, scheduler, RNG states, data position: Trainer replays the sampler to the same point); `never`
 starts fresh; a path resumes from that checkpoint.
 
-Multi-GPU: launch the same command under `accelerate launch` (DDP) or with `deepspeed: configs/ds_zero2.json`;
+Multi-GPU: launch the same command under `accelerate launch` (DDP) with an accelerate config
+(`configs/accelerate/ddp.yaml`, `deepspeed_zero2.yaml`, `deepspeed_zero3.yaml`; `deepspeed:` then stays null);
 every process builds the same config. Any `GRPOConfig` key not modelled here goes in `trl_args:`.
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ class GRPOStageConfig:
     scale_rewards: str = "group"  # group | batch | none
     multi_objective_aggregation: str = "sum_then_normalize"  # or normalize_then_sum (GDPO)
     mask_truncated_completions: bool = False
-    # Off-policy options (see grpo_trainer.py / README.md ("GRPO") for exact semantics)
+    # Off-policy options (exact semantics: grpo_trainer.py and docs/training.md, "Options")
     num_iterations: int = 1  # updates per rollout batch
     importance_sampling_level: str = "token"  # token | sequence (GSPO)
     gt_in_group: bool = False

@@ -1,4 +1,4 @@
-"""The smallest extension of TRL's `GRPOTrainer` for what TRL 1.16 lacks (FIELD-NOTES, "GRPO").
+"""The smallest extension of TRL's `GRPOTrainer` for what TRL 1.16 lacks (docs/training.md, "Library behaviours").
 
 TRL already does: G sampled completions per page, weighted rewards, group-normalised advantages, the
 clipped objective and its variants (`loss_type`), KL to a reference (`beta`), reuse of a rollout batch

@@ -6,9 +6,9 @@ column (here the page's ``ground_truth``) comes as a keyword argument, one value
 registry's functions take ``(texts, ground_truths)``. `build_reward_funcs` turns a YAML mapping
 ``{name: weight}`` into TRL's two parallel lists (functions, weights).
 
-Never raising is the contract here (FIELD-NOTES, "GRPO": a reward that raises stops the whole run): a
-registry function that fails on a batch gives None for that batch, which TRL turns into NaN and leaves
-out of the group's baseline; the error is logged with its traceback so it is seen, not hidden.
+Never raising is the contract here (a reward that raises stops the whole run: docs/training.md, "Library
+behaviours"): a registry function that fails on a batch gives None for that batch, which TRL turns
+into NaN and leaves out of the group's baseline; the error is logged with its traceback so it is seen, not hidden.
 """
 from __future__ import annotations
 

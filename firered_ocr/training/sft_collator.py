@@ -9,7 +9,7 @@ Labels are -100 on the prompt and the padding, so only the answer tokens and the
 loss: the model learns to stop, and never learns to predict the instruction. Batches are padded on the
 right; the model's multimodal rope positions follow the attention mask, so padding side does not change
 the loss. `mm_token_type_ids` (1 on image tokens, 0 elsewhere, 0 over the answer and padding) travels with
-the batch: Qwen3-VL refuses `image_grid_thw` without it (FIELD-NOTES, "Processor traps").
+the batch: Qwen3-VL refuses `image_grid_thw` without it (docs/training.md, "Processor traps").
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ The same numbers as `firered-ocr score` (rewards.scoring, one page at a time wit
 - `exact_match`: share of pages whose prediction equals the ground truth (whitespace-trimmed).
 
 Greedy decoding on purpose: the sampled training reward can rise while the greedy output collapses
-(FIELD-NOTES, "GRPO"), and greedy output is what users get from `firered-ocr predict`.
+(docs/demo.md, "How a tiny model learns"), and greedy output is what users get from `firered-ocr predict`.
 """
 from __future__ import annotations
 

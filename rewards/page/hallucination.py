@@ -1,7 +1,7 @@
 """Structural hallucinations of one page: what is wrong, and where (character offsets into the prediction).
 
-The categories (``CATEGORIES`` holds the definitions the scorer's report prints; README.md ("The hallucination scorer")
-says the same at length). The first seven need no ground truth; the last four (``GT_CATEGORIES``) compare
+The categories (``CATEGORIES`` holds the definitions the scorer's report prints; docs/rewards.md ("Hallucination
+categories") says the same at length). The first seven need no ground truth; the last four (``GT_CATEGORIES``) compare
 with it.
 """
 from __future__ import annotations

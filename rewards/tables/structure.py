@@ -1,6 +1,6 @@
 """Structural checks of HTML tables: closure, grid consistency, and cell alignment with ground truth.
 
-Definitions (also in README.md ("Tables")):
+Definitions (also in docs/tables.md, "Table structure"):
 
 - **Closure** is judged on the RAW tag sequence (lxml silently closes whatever is left open). Tags of
   table, thead/tbody/tfoot, tr, td and th are matched with a stack, skipping comments and

@@ -7,7 +7,7 @@ one token per character, plus one per inner tag such as ``<b>``). Insert and del
 by the longer length, else 0. ``TEDS = 1 - distance / n`` where n is the larger number of elements below
 the two ``<table>`` elements (``len(table.xpath('.//*'))``). TEDS-S (``structure_only``) drops the content.
 
-Where the reference is broken, this module does the sensible thing (the README section says the same):
+Where the reference is broken, this module does the sensible thing (docs/tables.md says the same):
 - a bare ``<table>`` (no html/body) is scored like a wrapped one (the reference returns 0);
 - an unparseable span (``colspan="2a"``, ``""``) is read as its leading digits, else 1 (the reference
   raises); spans are only compared, so ``colspan="999999"`` costs nothing extra;
@@ -22,7 +22,7 @@ preorder prefix: the first rows), then both are cut further, by 10 to 70 % at a 
 estimate fits ``MAX_WORK``; cell contents are cut to a common length when the pairwise Levenshtein work
 would exceed ``MAX_LEVENSHTEIN_WORK``. Table-shaped trees below 3,000 nodes (270×10, 30×60, 10×250 checked)
 with ordinary cell text are never cut.
-lxml caps nesting at 255 levels. Measured bounds are in ``README.md ("Tables")``.
+lxml caps nesting at 255 levels. Measured bounds are in ``docs/tables.md`` ("Bounds on work").
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Properties of the page rewards on arbitrary and adversarial text.
 
-Time bounds (documented in README.md ("The hallucination scorer")), on this 2-core machine shared with other jobs:
+Time bounds (documented in docs/rewards.md, "Bounds"), on this 2-core machine shared with other jobs:
 a generated page of up to ~1,500 characters scores (every component and finding, with or without ground
 truth) in under 5 s; each adversarial page (10,000-deep nesting, colspan="999999", 1 MB of output) in
 under 60 s (measured with the load average between 8 and 12: the 1 MB table page 10-20 s, the others

@@ -32,7 +32,7 @@ def _load(name: str):
 ref = _load("apted_teds")
 pairs = _load("table_pairs")
 WRAP = "<html><body>{}</body></html>"
-# Documented bound (README.md, "Bounds on work"): any input up to 1 MB returns within 2 s on the 2-core CI machine.
+# Documented bound (docs/tables.md, "Bounds on work"): any input up to 1 MB returns within 2 s on the 2-core CI machine.
 # Tests allow 3x that, as other test processes share the cores.
 TIME_BOUND_S = 6.0
 

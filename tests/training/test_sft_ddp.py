@@ -1,7 +1,8 @@
 """SFT as DDP: two CPU processes (torchrun, gloo) split each step's pages and write one set of outputs.
 
-FIELD-NOTES: `accelerate launch --cpu --num_processes 2` did not start two processes here; torchrun does,
-and Trainer sets up the same DistributedDataParallel it uses under `accelerate launch` on GPUs.
+Measured (docs/training.md, "Library behaviours"): `accelerate launch --cpu --num_processes 2` did not
+start two processes here; torchrun does, and Trainer sets up the same DistributedDataParallel it uses
+under `accelerate launch` on GPUs.
 """
 from __future__ import annotations
 
