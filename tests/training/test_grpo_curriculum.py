@@ -63,6 +63,23 @@ def test_sampler_keeps_trls_layout_and_restores_its_state():
     assert list(iter(restored)) == first_block + rest  # the pending block again, then the same draws
 
 
+def test_each_block_is_drawn_with_the_variances_observed_before_it():
+    """Observations made between two blocks of one epoch steer the very next block (not the next epoch)."""
+    cfg = CurriculumConfig(enabled=True, window=1, floor=1e-9, unseen_score=0.25)
+    stats = LearnabilityStats(8, cfg)
+    sampler = CurriculumSampler(stats, mini_repeat_count=2, batch_size=1, repeat_count=1, seed=0)
+    it = iter(sampler)
+    targets = [5, 2, 7, 0, 3, 6, 1]
+    drawn = [next(it), next(it)]
+    for target in targets:  # after each block only `target` is still learnable: it must come next
+        for page in range(8):
+            stats.observe(page, 0.3 if page == target else 0.0)
+        block = [next(it), next(it)]
+        assert block == [target, target], (target, block)
+        drawn += block
+    assert list(it) == [] and len(drawn) == len(sampler) == 16
+
+
 def test_group_variances_ignore_unscorable_completions():
     rewards = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 1.0, float("nan"), 0.0])
     torch.testing.assert_close(group_variances(rewards, 4), torch.tensor([0.0, 2 / 9]))
