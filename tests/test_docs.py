@@ -60,6 +60,13 @@ def anchors(page: Path) -> set[str]:
     return out
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_code_fences_are_closed(page):
+    # an unclosed fence turns the rest of the page into code, hiding its links and commands from the checks
+    fences = [n for n, line in enumerate(page.read_text(encoding="utf-8").split("\n"), 1) if FENCE.match(line.strip())]
+    assert len(fences) % 2 == 0, f"{page.relative_to(REPO)}: the code fence opened at line {fences[-1]} is never closed"
+
+
 def test_pages_exist():
     assert (REPO / "README.md").is_file() and len(PAGES) > 1, "README.md and docs/*.md are what this test checks"
 
