@@ -23,7 +23,7 @@ LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # Top-level folders and files whose paths, written in inline code, must exist.
 PATH_ROOTS = ("rewards/", "data_prep/", "firered_ocr/", "app/", "benchmarks/", "configs/", "tests/", "docs/")
-PATH = re.compile(r"^(?:%s)[\w./-]*\.(?:py|yaml|yml|json|md|png|toml)$" % "|".join(map(re.escape, PATH_ROOTS)))
+PATH = re.compile("^(?:" + "|".join(map(re.escape, PATH_ROOTS)) + r")[\w./-]*\.(?:py|yaml|yml|json|md|png|toml)$")
 
 
 def split_code(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -83,9 +83,9 @@ def link_problems(page: Path) -> list[str]:
             where = f"{page.relative_to(REPO)}:{n}"
             dest = (page.parent / path_part).resolve() if path_part else page
             if not dest.exists():
-                problems.append(f"{where}: link to {target!r}: {dest.relative_to(REPO) if dest.is_relative_to(REPO) else dest} does not exist"
-                                + (" (a page another part of the project writes? it must exist by the end)"
-                                   if dest.parent == REPO / "docs" else ""))
+                shown = dest.relative_to(REPO) if dest.is_relative_to(REPO) else dest
+                hint = " (not written yet? it must exist by the end)" if dest.parent == REPO / "docs" else ""
+                problems.append(f"{where}: link to {target!r}: {shown} does not exist{hint}")
                 continue
             if anchor and dest.suffix == ".md" and anchor not in anchors(dest):
                 problems.append(f"{where}: link to {target!r}: no heading with the anchor #{anchor} in "
@@ -200,7 +200,8 @@ def test_checker_catches_a_bad_flag_and_a_bad_sub_command():
     root = cli_tree()
     assert command_problems(root, "predict page.png --out preds/ [--dpi 200]") == []
     assert command_problems(root, "prep synth --profile tiny-tables --set rows=2,3 --n 10 --out d") == []
-    assert command_problems(root, "predict page.png --no-such-flag 3") == ["firered-ocr predict has no option --no-such-flag"]
+    assert command_problems(root, "predict page.png --no-such-flag 3") == [
+        "firered-ocr predict has no option --no-such-flag"]
     assert command_problems(root, "prep synth --workerz 2") == ["firered-ocr prep synth has no option --workerz"]
     assert "has no sub-command 'serve'" in command_problems(root, "serve --port 1")[0]
 
