@@ -3,6 +3,8 @@
 `Predictor` wraps a loaded model for batched generation (used by the CLI, the training validation loop
 and the app). `predict_to_dir` is the `firered-ocr predict` job: one `.md` per page plus a
 `predictions.jsonl` manifest, pages already written skipped, unreadable inputs reported and skipped.
+With `server.url` set the same job runs through an OpenAI-compatible server instead (`server_predict`);
+`PagePlan` is what the two engines share: which pages to read, how a page and its record are written.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from firered_ocr.model_loading import LoadConfig, load_model_and_processor
 from firered_ocr.page_inputs import InputError, PageRef, expand_inputs, list_pages, load_page, parse_page_ranges
 from firered_ocr.prompts import OCR_INSTRUCTION, build_messages
+from firered_ocr.server_client import ServerConfig
 
 MANIFEST = "predictions.jsonl"
 DEFAULT_MAX_NEW_TOKENS = 4096  # a dense page of tables is 2-4k tokens for Qwen's tokenizer
@@ -41,6 +44,7 @@ class PredictConfig:
     load: LoadConfig = dataclasses.field(default_factory=LoadConfig)
     generation: GenerationConfig = dataclasses.field(default_factory=GenerationConfig)
     instruction: str = OCR_INSTRUCTION
+    server: ServerConfig = dataclasses.field(default_factory=ServerConfig)  # url None: read in-process
 
 
 @dataclasses.dataclass
@@ -122,10 +126,54 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def predict_to_dir(cfg: PredictConfig, predictor: Predictor | None = None, log=print) -> int:
-    """Run `firered-ocr predict`; returns the exit status (1 if any input failed)."""
-    from tqdm import tqdm
+def page_record(ref: PageRef, size: tuple[int, int], gen: Generation, seconds: float, model_name) -> dict:
+    """One page's line in predictions.jsonl (both engines write exactly these fields); size is (width, height)."""
+    return {"id": ref.id, "source": str(ref.source), "page": ref.page + 1, "n_pages": ref.n_pages,
+            "output": ref.output_name, "width": size[0], "height": size[1], "n_tokens": gen.n_tokens,
+            "truncated": gen.truncated, "seconds": round(seconds, 4), "model": model_name}
 
+
+@dataclasses.dataclass
+class PagePlan:
+    """What a run has to do: every selected page, those still to read, and what earlier runs left."""
+    out: Path
+    refs: list[PageRef]
+    todo: list[PageRef]
+    records: dict[str, dict]
+    errors: list[Exception]  # unreadable inputs, and pages the server could not read
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.out / MANIFEST
+
+    def write_page(self, manifest, ref: PageRef, size: tuple[int, int], gen: Generation, seconds: float,
+                   model_name) -> None:
+        """The page's .md (atomically: a kill leaves it whole or absent), then its record, flushed."""
+        _write_atomic(self.out / ref.output_name, gen.text + "\n")
+        rec = page_record(ref, size, gen, seconds, model_name)
+        self.records[ref.id] = rec
+        manifest.write(json.dumps(rec) + "\n")
+        manifest.flush()  # a killed run keeps every finished page's record
+
+    def finish(self, log=print) -> int:
+        """Rewrite the manifest once, in input order, one record per page (resumed runs appended to it)."""
+        ordered = []
+        for ref in self.refs:
+            rec = self.records.get(ref.id)
+            if rec is None and (self.out / ref.output_name).is_file():  # written by a run killed before its record
+                rec = {"id": ref.id, "source": str(ref.source), "page": ref.page + 1, "n_pages": ref.n_pages,
+                       "output": ref.output_name}
+            if rec is not None:
+                ordered.append(rec)
+        _write_atomic(self.manifest_path, "".join(json.dumps(r) + "\n" for r in ordered))
+        skipped = len(self.refs) - len(self.todo)
+        log(f"{len(ordered)} pages in {self.out} ({len(self.todo)} predicted, {skipped} already there, "
+            f"{len(self.errors)} error(s))")
+        return 1 if self.errors else 0
+
+
+def plan_pages(cfg: PredictConfig, log=print) -> PagePlan:
+    """List the pages, report unreadable inputs, and skip pages an earlier run already wrote."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     files, errors = expand_inputs(cfg.inputs)
@@ -133,22 +181,30 @@ def predict_to_dir(cfg: PredictConfig, predictor: Predictor | None = None, log=p
     errors += page_errors
     for err in errors:
         print(f"error: {err}", file=sys.stderr)
-
-    manifest_path = out / MANIFEST
-    records = _read_manifest(manifest_path)
     todo = [r for r in refs if not (out / r.output_name).is_file()]
-    skipped = len(refs) - len(todo)
-    if skipped:
-        log(f"resuming: {skipped} of {len(refs)} pages already in {out}")
+    if len(todo) < len(refs):
+        log(f"resuming: {len(refs) - len(todo)} of {len(refs)} pages already in {out}")
+    return PagePlan(out=out, refs=refs, todo=todo, records=_read_manifest(out / MANIFEST), errors=errors)
 
+
+def predict_to_dir(cfg: PredictConfig, predictor: Predictor | None = None, log=print) -> int:
+    """Run `firered-ocr predict`; returns the exit status (1 if any input failed)."""
+    if cfg.server.url:  # the second engine: an OpenAI-compatible server does the reading
+        from firered_ocr.server_predict import predict_via_server
+
+        return predict_via_server(cfg, log=log)
+    from tqdm import tqdm
+
+    plan = plan_pages(cfg, log)
     info: dict = {}
-    if todo and predictor is None:
+    if plan.todo and predictor is None:
         predictor, info = Predictor.load(cfg.load, cfg.instruction)
         log(f"model: {info['model']} on {info['device']} ({info['dtype']})")
     model_name = info.get("model", getattr(getattr(predictor, "model", None), "name_or_path", None))
 
+    todo, errors = plan.todo, plan.errors
     bar = tqdm(total=len(todo), unit="page", desc="predict", disable=not todo)
-    with manifest_path.open("a", encoding="utf-8") as manifest:
+    with plan.manifest_path.open("a", encoding="utf-8") as manifest:
         for start in range(0, len(todo), cfg.batch_size):
             batch: list[PageRef] = []
             images = []
@@ -166,27 +222,7 @@ def predict_to_dir(cfg: PredictConfig, predictor: Predictor | None = None, log=p
             gens = predictor.generate(images, cfg.generation)
             seconds = (time.perf_counter() - t0) / len(batch)
             for ref, image, gen in zip(batch, images, gens):
-                _write_atomic(out / ref.output_name, gen.text + "\n")
-                rec = {"id": ref.id, "source": str(ref.source), "page": ref.page + 1,
-                       "n_pages": ref.n_pages, "output": ref.output_name, "width": image.width,
-                       "height": image.height, "n_tokens": gen.n_tokens, "truncated": gen.truncated,
-                       "seconds": round(seconds, 4), "model": model_name}
-                records[ref.id] = rec
-                manifest.write(json.dumps(rec) + "\n")
-                manifest.flush()  # a killed run keeps every finished page's record
+                plan.write_page(manifest, ref, image.size, gen, seconds, model_name)
             bar.update(len(batch))
     bar.close()
-
-    # Rewrite the manifest once, in input order, one record per page (resumed runs appended to it).
-    ordered = []
-    for ref in refs:
-        rec = records.get(ref.id)
-        if rec is None and (out / ref.output_name).is_file():  # written by a run killed before its record
-            rec = {"id": ref.id, "source": str(ref.source), "page": ref.page + 1, "n_pages": ref.n_pages,
-                   "output": ref.output_name}
-        if rec is not None:
-            ordered.append(rec)
-    _write_atomic(manifest_path, "".join(json.dumps(r) + "\n" for r in ordered))
-    log(f"{len(ordered)} pages in {out} ({len(todo)} predicted, {skipped} already there, "
-        f"{len(errors)} input error(s))")
-    return 1 if errors else 0
+    return plan.finish(log)
