@@ -33,6 +33,7 @@ from firered_ocr.training.curriculum import CurriculumConfig
 from firered_ocr.training.data import DataConfig
 from firered_ocr.training.checkpoints import resume_checkpoint
 from firered_ocr.training.lora import LoraSettings
+from firered_ocr.training.methods.curator.config import CuratorConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class GRPOStageConfig:
     nll_weight: float = 0.0  # lambda
     skip_zero_variance_groups: bool = False
     curriculum: CurriculumConfig = dataclasses.field(default_factory=CurriculumConfig)
+    curator: CuratorConfig = dataclasses.field(default_factory=CuratorConfig)  # Actor-Curator (docs/methods.md)
     # Optimisation
     learning_rate: float = 1e-6
     lr_scheduler_type: str = "constant"
@@ -147,6 +149,14 @@ def build_grpo_args(cfg: GRPOStageConfig, reward_weights: list[float]):
                               f"{cfg.importance_sampling_level!r}")
     if cfg.nll_weight < 0:
         raise GRPOConfigError(f"grpo.nll_weight: must be >= 0, not {cfg.nll_weight}")
+    if cfg.curator.enabled:
+        if cfg.curriculum.enabled:
+            raise GRPOConfigError("grpo.curator.enabled and grpo.curriculum.enabled: both choose the pages; "
+                                  "enable one of them")
+        try:
+            cfg.curator.check()
+        except ValueError as exc:
+            raise GRPOConfigError(str(exc)) from None
     if cfg.use_vllm:
         import importlib.util
 
@@ -165,7 +175,7 @@ def build_grpo_args(cfg: GRPOStageConfig, reward_weights: list[float]):
         remove_unused_columns=False,  # the ground truth must reach the rewards
         # The curriculum sampler restores its own position from the checkpoint; the Trainer's replay of the
         # first batches would draw (and so shift) its blocks.
-        ignore_data_skip=cfg.curriculum.enabled,
+        ignore_data_skip=cfg.curriculum.enabled or cfg.curator.enabled,
         model_init_kwargs={"dtype": "bfloat16" if bf16 else "float32"},
     )
     if cfg.attn_implementation:
@@ -226,13 +236,21 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
     budget = TimeBudget(cfg.max_seconds) if cfg.max_seconds is not None else None
     if budget is not None:
         all_callbacks.append(budget)  # checked after each step; saves on stop
-    trainer = FireRedGRPOTrainer(
+    trainer_cls, method_kwargs = FireRedGRPOTrainer, {}
+    if cfg.curator.enabled:
+        from firered_ocr.training.methods.curator.features import page_features
+        from firered_ocr.training.methods.curator.trainer import ActorCuratorGRPOTrainer
+
+        trainer_cls = ActorCuratorGRPOTrainer
+        method_kwargs = {"curator": cfg.curator,
+                         "page_features": page_features(train_dataset, cfg.data.path, cfg.data.train_split)}
+    trainer = trainer_cls(
         model=path, reward_funcs=funcs, args=args, train_dataset=train_dataset, processing_class=processor,
         callbacks=all_callbacks, peft_config=_peft_config(cfg),
         off_policy=OffPolicyOptions(gt_in_group=cfg.gt_in_group, nll_weight=cfg.nll_weight,
                                     skip_zero_variance_groups=cfg.skip_zero_variance_groups),
         curriculum=cfg.curriculum, sample_logger=metrics, samples_per_log=cfg.samples_per_log,
-        rollout_log=Path(cfg.output_dir) / ROLLOUTS_FILE)
+        rollout_log=Path(cfg.output_dir) / ROLLOUTS_FILE, **method_kwargs)
     if budget is not None:
         budget.without_step_bar(trainer)
     return trainer, metrics
