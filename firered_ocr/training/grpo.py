@@ -34,6 +34,8 @@ from firered_ocr.training.data import DataConfig
 from firered_ocr.training.checkpoints import resume_checkpoint
 from firered_ocr.training.lora import LoraSettings
 from firered_ocr.training.methods.curator.config import CuratorConfig
+from firered_ocr.training.methods.maxrl import MaxRLConfig
+from firered_ocr.training.methods.prosper import ProsperConfig
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,15 @@ class GRPOStageConfig:
     num_iterations: int = 1  # updates per rollout batch
     importance_sampling_level: str = "token"  # token | sequence (GSPO)
     gt_in_group: bool = False
-    nll_weight: float = 0.0  # lambda
+    # lambda of the SFT-anchored GRPO term: loss += lambda * NLL of the ground truth (an SFT anchor, not MaxRL)
+    nll_weight: float = 0.0
     skip_zero_variance_groups: bool = False
     curriculum: CurriculumConfig = dataclasses.field(default_factory=CurriculumConfig)
     curator: CuratorConfig = dataclasses.field(default_factory=CuratorConfig)  # Actor-Curator (docs/methods.md)
+    # Group advantage (docs/methods.md): grpo (TRL's) | maxrl | maxrl_ustat | prosper
+    advantage: str = "grpo"
+    maxrl: MaxRLConfig = dataclasses.field(default_factory=MaxRLConfig)
+    prosper: ProsperConfig = dataclasses.field(default_factory=ProsperConfig)
     # Optimisation
     learning_rate: float = 1e-6
     lr_scheduler_type: str = "constant"
@@ -157,6 +164,14 @@ def build_grpo_args(cfg: GRPOStageConfig, reward_weights: list[float]):
             cfg.curator.check()
         except ValueError as exc:
             raise GRPOConfigError(str(exc)) from None
+    from firered_ocr.training.methods.advantages import ADVANTAGES
+    from firered_ocr.training.methods.vespo import vespo_vllm_problem
+
+    if cfg.advantage not in ADVANTAGES:
+        raise GRPOConfigError(f"grpo.advantage: one of {', '.join(ADVANTAGES)}, not {cfg.advantage!r}")
+    vespo_problem = vespo_vllm_problem(cfg.loss_type, cfg.use_vllm, cfg.trl_args)
+    if vespo_problem:
+        raise GRPOConfigError(vespo_problem)
     if cfg.use_vllm:
         import importlib.util
 
@@ -223,6 +238,15 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
     funcs, weights = build_reward_funcs(cfg.rewards, funcs=reward_registry,
                                         max_completion_length=cfg.max_completion_length)
     args = build_grpo_args(cfg, weights)
+    advantage = None
+    if cfg.advantage != "grpo":
+        from firered_ocr.training.methods.advantages import AdvantageConfigError, GroupAdvantage
+
+        try:
+            advantage = GroupAdvantage(cfg.advantage, [f.__name__ for f in funcs], weights, cfg.num_generations,
+                                       maxrl=cfg.maxrl, prosper=cfg.prosper)
+        except (AdvantageConfigError, ValueError) as exc:
+            raise GRPOConfigError(str(exc)) from None
     path, adapter = resolve_model_path(LoadConfig(model=cfg.model))
     if adapter:
         raise GRPOConfigError(f"grpo.model: {cfg.model} is a LoRA adapter; merge it first or give its base "
@@ -249,7 +273,7 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
         callbacks=all_callbacks, peft_config=_peft_config(cfg),
         off_policy=OffPolicyOptions(gt_in_group=cfg.gt_in_group, nll_weight=cfg.nll_weight,
                                     skip_zero_variance_groups=cfg.skip_zero_variance_groups),
-        curriculum=cfg.curriculum, sample_logger=metrics, samples_per_log=cfg.samples_per_log,
+        curriculum=cfg.curriculum, advantage=advantage, sample_logger=metrics, samples_per_log=cfg.samples_per_log,
         rollout_log=Path(cfg.output_dir) / ROLLOUTS_FILE, **method_kwargs)
     if budget is not None:
         budget.without_step_bar(trainer)

@@ -18,7 +18,7 @@ clipped objective and its variants (`loss_type`), KL to a reference (`beta`), re
   batch. With vLLM the GT has no sampling log-probabilities: they are passed as None, which TRL treats as
   "no vLLM correction" for those tokens. A GT longer than `max_completion_length` is cut and keeps no
   end token, so it counts as truncated (and is masked if `mask_truncated_completions`).
-- **Hybrid maximum likelihood** (`nll_weight` = lambda): loss += lambda * NLL of the page's GT given its
+- **SFT-anchored GRPO** (`nll_weight` = lambda; an SFT anchor, not MaxRL): loss += lambda * NLL of the page's GT given its
   image, NLL = mean over the GT pages of this micro-batch of each page's mean per-token negative
   log-likelihood (each page once per generation batch: the first row of its group), divided by the
   gradient-accumulation steps like TRL's own per-micro-batch losses. lambda = 0 computes nothing.
@@ -28,6 +28,8 @@ clipped objective and its variants (`loss_type`), KL to a reference (`beta`), re
   of the token-averaged losses (`dapo`, `bnpo`, `dr_grpo`, `cispo`, `vespo`) and the KL term (beta > 0);
   with `loss_type=grpo` the masked rows still count in the mean over sequences. The share of such
   groups is logged either way (`groups/zero_variance_frac`).
+- **Group advantage** (`advantage`: maxrl, maxrl_ustat, prosper): TRL's GRPO advantages are replaced by
+  the configured estimator's on the reward matrix gathered over processes (`methods/advantages.py`).
 - **Learnability curriculum** (`curriculum.enabled`): see `curriculum.py`; the trainer feeds it each
   group's reward variance and saves its state in every checkpoint.
 """
@@ -52,7 +54,7 @@ ROW_INDEX = "row_index"
 @dataclasses.dataclass
 class OffPolicyOptions:
     gt_in_group: bool = False  # replace one of the G completions by the ground truth
-    nll_weight: float = 0.0  # lambda of the hybrid maximum-likelihood term on the ground truth
+    nll_weight: float = 0.0  # lambda of the SFT-anchored GRPO term (NLL of the ground truth)
     skip_zero_variance_groups: bool = False  # drop all-equal-reward groups from the loss
     gt_column: str = GT_COLUMN
 
@@ -87,7 +89,8 @@ class FireRedGRPOTrainer(GRPOTrainer):
 
     def __init__(self, *args, off_policy: OffPolicyOptions | None = None,
                  curriculum: CurriculumConfig | None = None, sample_logger=None, samples_per_log: int = 2,
-                 rollout_log: str | os.PathLike | None = None, **kwargs):
+                 rollout_log: str | os.PathLike | None = None, advantage=None, **kwargs):
+        self.group_advantage = advantage  # a methods.GroupAdvantage, or None for TRL's GRPO advantages
         # rollout_log: JSONL, one line per rollout batch {"step", "ids"} (page ids in order): the data order,
         # checked by the resume test and useful to see what the curriculum picked.
         self.rollout_log = rollout_log
@@ -167,6 +170,8 @@ class FireRedGRPOTrainer(GRPOTrainer):
         metrics = self._metrics["train"]
         g = self.num_generations
         per_func = self._round_rewards
+        if self.group_advantage is not None:
+            self._replace_advantages(output, per_func, len(inputs))
         unscorable = torch.isnan(per_func).all(dim=1)
         totals = (per_func * self.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
         totals[unscorable] = torch.nan
@@ -213,6 +218,20 @@ class FireRedGRPOTrainer(GRPOTrainer):
         if self.off_policy.nll_weight > 0:
             self._attach_gt_targets(output, inputs, local.start)
         return output
+
+    def _replace_advantages(self, output: dict, per_func: torch.Tensor, n_local: int) -> None:
+        """TRL 1.16 has no advantage hook: swap its GRPO advantages for the configured estimator's, computed on
+        the gathered reward matrix (so groups straddling processes are whole); keep this process's slice."""
+        advantages, step_metrics = self.group_advantage.compute(per_func)
+        start = self.accelerator.process_index * n_local
+        old = output["advantages"]
+        output["advantages"] = advantages[start:start + n_local].to(old.device, old.dtype)
+        for name, value in step_metrics.items():
+            self._metrics["train"][name].append(value)
+        logged = self._logs["advantages"]  # what samples.jsonl shows: the advantages that train
+        for _ in range(min(len(advantages), len(logged))):
+            logged.pop()
+        logged.extend(advantages.tolist())
 
     def _record_rollout(self, inputs: list) -> None:
         from accelerate.utils import gather_object
