@@ -177,10 +177,11 @@ class PageScore:
 
 
 def score_page(pred_md: str, gt_md: str | None = None, *, weights: Mapping[str, float] | None = None,
-               hit_max_tokens: bool = False) -> PageScore:
+               hit_max_tokens: bool = False, table_normalization: str = "pubtabnet") -> PageScore:
     """Every component (None where it cannot judge), the weighted total and the findings of one page.
-    ``hit_max_tokens``: generation stopped at its token limit (a truncation whatever the text says)."""
-    pair = PagePair(pred_md, gt_md, hit_max_tokens=hit_max_tokens)
+    ``hit_max_tokens``: generation stopped at its token limit (a truncation whatever the text says).
+    ``table_normalization``: "pubtabnet" (tables as written) or "omnidocbench" (``tables.normalization``)."""
+    pair = PagePair(pred_md, gt_md, hit_max_tokens=hit_max_tokens, table_normalization=table_normalization)
     return PageScore(pair.components(), pair.total(weights), pair.findings())
 
 

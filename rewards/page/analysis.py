@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from rewards.latex.validity import LatexCheck, check_latex
-from rewards.page.markdown_blocks import HTML_TABLE, Block, ParsedPage, as_text, parse_page, pipe_table_html
+from rewards.page.markdown_blocks import (HTML_TABLE, LATEX_TABLE, Block, ParsedPage, as_text, parse_page,
+                                          pipe_table_html)
 from rewards.page.repetition import Loop, find_loops
 from rewards.tables.html import parse_table
+from rewards.tables.latex_tabular import tabular_html
 from rewards.tables.grid import table_grid
 from rewards.tables.structure import TableCheck, check_table
 from rewards.page.tag_closure import ClosureReport, check_closure
@@ -28,7 +30,7 @@ _SPACE = re.compile(r"\s+")
 @dataclass(frozen=True, slots=True)
 class TableInfo:
     block: Block
-    html: str  # the table as HTML (pipe tables converted), what every table check reads
+    html: str  # the table as HTML (pipe and LaTeX tables converted), what every table check reads
 
 
 @lru_cache(maxsize=8192)
@@ -48,6 +50,19 @@ def cached_anchors(html: str) -> dict[tuple[int, int], str]:
     return table_grid(table).anchors() if table is not None else {}
 
 
+def _table_html(block: Block) -> str:
+    if block.kind == HTML_TABLE:
+        return block.content
+    if block.kind == LATEX_TABLE:
+        return cached_tabular_html(block.content)
+    return pipe_table_html(block)
+
+
+@lru_cache(maxsize=1024)
+def cached_tabular_html(source: str) -> str:
+    return tabular_html(source)
+
+
 class PageAnalysis:
     """Lazily computed views of one page. Offsets are into ``text``."""
 
@@ -58,7 +73,7 @@ class PageAnalysis:
 
     @cached_property
     def tables(self) -> list[TableInfo]:
-        return [TableInfo(b, b.content if b.kind == HTML_TABLE else pipe_table_html(b)) for b in self.page.tables()]
+        return [TableInfo(b, _table_html(b)) for b in self.page.tables()]
 
     @cached_property
     def table_checks(self) -> list[TableCheck]:

@@ -1,6 +1,8 @@
 """Split a page's Markdown (the output convention) into blocks, tolerant of broken model output.
 
-Kinds: ``text`` (headings, paragraphs, lists; ``role`` says which), ``html_table``, ``pipe_table``,
+Kinds: ``text`` (headings, paragraphs, lists; ``role`` says which), ``html_table``, ``pipe_table`` (GFM,
+with or without leading pipes, at any indent, e.g. inside a list item), ``latex_table``
+(``\\begin{tabular}`` … ``\\end{tabular}``, read by ``rewards.tables.latex_tabular``),
 ``display_math`` (``$$…$$``, ``\\[…\\]``), ``inline_math`` (``$…$``, ``\\(…\\)``; inside text blocks and
 table cells) and ``code`` (``` or ~~~ fences). Every block carries its character span ``[start, end)`` in
 the page, delimiters included, so a finding can say where it is.
@@ -18,17 +20,21 @@ Unclosed structures, and where they stop (the ``unclosed`` flag is set on each):
   opens only before a non-space and closes only after a non-space and not before a digit; an open ``$``
   followed by a digit that never closes is a currency sign (``$5``), not math, and is dropped.
 A closing ``\\)`` or ``\\]`` with no opening is recorded in ``ParsedPage.stray``.
+
+A page wrapped whole in a code fence (```` ```markdown ```` … ```` ``` ````) is parsed as its content, the
+fence lines blanked (``rewards.page.wrapper``; ``ParsedPage.wrapper`` says so).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from rewards.page.pipe_tables import pipe_table_html, pipe_table_rows, split_pipe_row  # noqa: F401 (re-exported)
 from rewards.page.wrapper import Wrapper, blank_wrapper, find_wrapper
 
-TEXT, HTML_TABLE, PIPE_TABLE = "text", "html_table", "pipe_table"
+TEXT, HTML_TABLE, PIPE_TABLE, LATEX_TABLE = "text", "html_table", "pipe_table", "latex_table"
 DISPLAY_MATH, INLINE_MATH, CODE = "display_math", "inline_math", "code"
-TABLE_KINDS = (HTML_TABLE, PIPE_TABLE)
+TABLE_KINDS = (HTML_TABLE, PIPE_TABLE, LATEX_TABLE)
 MATH_KINDS = (DISPLAY_MATH, INLINE_MATH)
 
 
@@ -77,7 +83,8 @@ class ParsedPage:
 # Openers of top-level blocks. `^` with re.M matches only at real line starts, even with a start position.
 _OPENER = re.compile(
     r"(?P<fence>^[ \t]{0,3}(?:`{3,}|~{3,}))|(?P<dollars>\$\$)|(?P<bracket>\\\[)|(?P<table><table\b)"
-    r"|(?P<pipe>^[ \t]{0,3}\|)",
+    r"|(?P<tabular>\\begin\s*\{(?:tabular\*?|tabularx|longtable)\})"
+    r"|(?P<delim>^[ \t]*\|?[ \t]*:?-+:?[ \t]*\|[ \t:|-]*$)|(?P<pipe>^[ \t]*\|)",
     re.M | re.I,
 )
 _DOLLARS_END = re.compile(r"\$\$|\n[ \t]*\n")
@@ -198,6 +205,17 @@ def _html_table(text: str, start: int, closes: _NextMatch) -> Block:
     return Block(HTML_TABLE, text[start:], start, len(text), True)
 
 
+def _latex_table(text: str, m: re.Match[str]) -> Block:
+    """``\\begin{tabular}`` to its matching ``\\end`` (nested tabulars counted), else to the end of the page."""
+    env = re.compile(r"\\(begin|end)\s*\{" + re.escape(m.group(0)[m.group(0).index("{") + 1 : -1]) + r"\}")
+    depth = 0
+    for e in env.finditer(text, m.start()):
+        depth += 1 if e.group(1) == "begin" else -1
+        if depth == 0:
+            return Block(LATEX_TABLE, text[m.start() : e.end()], m.start(), e.end())
+    return Block(LATEX_TABLE, text[m.start() :], m.start(), len(text), True)
+
+
 def _pipe_table(text: str, start: int) -> Block | None:
     """GFM table with leading pipes: a header row, a delimiter row, then rows until a blank line."""
     head_end = _line_end(text, start)
@@ -249,6 +267,8 @@ def _scan_inline(text: str, a: int, b: int, boundary: str, inline: list[Block], 
             # sign (`$5 … $x$`), this one may open real math instead.
             if can_open and text[body_at : body_at + 1].isdigit():
                 open_at, body_at = m.start(), m.end()
+        elif mode == "$" and tok in ("\\(", "\\[") and text[body_at : body_at + 1].isdigit():
+            mode, open_at, body_at = tok, m.start(), m.end()  # `$5 … \(x\)`: the `$` was a currency sign
         elif (
             (mode == "$" and tok == "$")
             or (mode == "$$" and tok == "$$")
@@ -321,6 +341,14 @@ def parse_page(md: object) -> ParsedPage:
             block = _html_table(text, m.start(), closes)
         elif kind == "pipe":
             block = _pipe_table(text, m.start())
+        elif kind == "tabular" and not _escaped(text, m.start()):
+            block = _latex_table(text, m)
+        elif kind == "delim":  # a delimiter row: the table's header is the line before (no leading pipe)
+            head = text.rfind("\n", 0, max(0, m.start() - 1)) + 1
+            if m.start() > 0 and head >= text_from and "|" in text[head : m.start()]:
+                block = _pipe_table(text, head)
+            elif text[m.start() : m.end()].lstrip().startswith("|"):
+                block = _pipe_table(text, m.start())
         if block is None:
             pos = m.end()
             continue
@@ -328,7 +356,7 @@ def parse_page(md: object) -> ParsedPage:
         blocks.append(block)
         if block.kind == HTML_TABLE:
             _scan_inline(text, block.start, block.end, "cell", inline, stray)
-        elif block.kind == PIPE_TABLE:
+        elif block.kind in (PIPE_TABLE, LATEX_TABLE):
             _scan_inline(text, block.start, block.end, "row", inline, stray)
         pos = text_from = max(block.end, m.end())
     _emit_text(text, text_from, len(text), blocks, inline, stray)
@@ -338,47 +366,3 @@ def parse_page(md: object) -> ParsedPage:
 def parse_blocks(md: object) -> list[Block]:
     """Every block of a page, inline math included, in page order (a container before its formulas)."""
     return parse_page(md).all_blocks()
-
-
-def split_pipe_row(line: str) -> list[str]:
-    """Cells of one pipe-table row: `|` splits except when escaped or inside `$…$` or backticks."""
-    if "\\" not in line and "$" not in line and "`" not in line:
-        cells = line.split("|")
-    else:
-        cells = _split_pipe_row_marked(line)
-    stripped = line.strip()
-    if stripped.startswith("|") and cells and not cells[0].strip():
-        cells = cells[1:]
-    if stripped.endswith("|") and len(stripped) > 1 and cells and not cells[-1].strip():
-        cells = cells[:-1]
-    return [c.strip() for c in cells]
-
-
-def _split_pipe_row_marked(line: str) -> list[str]:
-    cells: list[str] = []
-    cur_start, in_math, in_code = 0, False, False
-    for m in re.finditer(r"\\.|\$|`|\|", line):
-        tok = m.group(0)
-        if tok == "$" and not in_code:
-            in_math = not in_math
-        elif tok == "`" and not in_math:
-            in_code = not in_code
-        elif tok == "|" and not in_math and not in_code:
-            cells.append(line[cur_start : m.start()])
-            cur_start = m.end()
-    cells.append(line[cur_start:])
-    return cells
-
-
-def pipe_table_rows(block: Block) -> list[list[str]]:
-    """Rows of a pipe table (the delimiter row left out), each a list of cell texts."""
-    lines = block.content.split("\n")
-    return [split_pipe_row(line) for i, line in enumerate(lines) if i != 1 and line.strip()]
-
-
-def pipe_table_html(block: Block) -> str:
-    """The same table in the output convention's HTML, so one set of table checks serves both forms."""
-    from html import escape
-
-    rows = "".join("<tr>" + "".join(f"<td>{escape(c, quote=False)}</td>" for c in r) + "</tr>" for r in pipe_table_rows(block))
-    return f"<table>{rows}</table>"

@@ -1,7 +1,7 @@
 """Truncation: the output stops in the middle of a structure, or at the generation limit.
 
 A page is truncated when any of these holds (each gives one reason, with where it is):
-- its last block is left open: an HTML table, display math or a code fence that runs to the end, or
+- its last block is left open: an HTML or LaTeX table, display math or a code fence that runs to the end, or
   inline math left open at the very end of the page;
 - it ends inside a tag: ``<``, ``</`` or the start of a tag name (``…<t``, ``…</tab``), or a whole tag
   name with its attributes cut (``…<td colspan="2``); or it ends on an unescaped ``\\``;
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rewards.page.markdown_blocks import CODE, DISPLAY_MATH, HTML_TABLE, ParsedPage
+from rewards.page.markdown_blocks import CODE, DISPLAY_MATH, HTML_TABLE, LATEX_TABLE, ParsedPage
 from rewards.page.repetition import Loop
 
 _OPEN_TAG_AT_END = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)?([^<>]*)$")
@@ -24,7 +24,8 @@ _TAG_NAMES = tuple(
     "table thead tbody tfoot tr td th caption colgroup col b i u s em strong sub sup span div p br hr li ul ol"
     " code pre".split()
 )
-_KIND_NAMES = {HTML_TABLE: "<table>", DISPLAY_MATH: "display math", CODE: "code fence"}
+_KIND_NAMES = {HTML_TABLE: "<table>", LATEX_TABLE: "\\begin{tabular}", DISPLAY_MATH: "display math",
+               CODE: "code fence"}
 
 
 @dataclass(frozen=True, slots=True)

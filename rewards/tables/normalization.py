@@ -36,6 +36,7 @@ from rewards.tables.html import parse_table
 NORMALIZATIONS = ("pubtabnet", "omnidocbench")
 _UNWRAP = ("thead", "tbody", "tfoot", "span", "sup", "sub", "div", "p")
 _KEEP_ATTRIBUTES = ("colspan", "rowspan")
+_STRUCTURE = ("table", "tr", "td")
 _SPACE = re.compile(r"\s+")
 
 
@@ -93,5 +94,12 @@ def omnidocbench_table(html: str) -> str:
         element.text = _clean(element.text)
         if element is not table:
             element.tail = _clean(element.tail)
+        # Whitespace between rows and cells is never part of a cell's content (TEDS skips it): drop it
+        # so that the normalised source reads as the tree TEDS sees.
+        if element.tag in _STRUCTURE:
+            if element.tag != "td" and element.text and not element.text.strip():
+                element.text = None
+            if element.tail and not element.tail.strip():
+                element.tail = None
     table.tail = None
     return etree.tostring(table, method="html", encoding="unicode")

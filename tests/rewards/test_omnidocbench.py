@@ -1,0 +1,133 @@
+"""OmniDocBench agreement: its table normalisation, its ground-truth JSON read directly, and (with the shared
+fixture) per-table TEDS equal to OmniDocBench's own results on one system's real outputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from firered_ocr.cli import main as firered_ocr
+from rewards import teds
+from rewards.scorer.corpus import score_corpus
+from rewards.scorer.omnidocbench import page_id, page_markdown
+from rewards.tables.normalization import normalize_table, omnidocbench_table
+
+GT_TABLE = ('<table>\n<thead>\n<tr>\n <th rowspan="2">Item</th>\n <th colspan="2">Price ～ 2020</th>\n</tr>\n<tr>\n'
+            " <th>A</th>\n <th>B</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n <td>x<sup>2</sup></td>\n <td>1&nbsp;000</td>\n"
+            " <td>&amp;</td>\n</tr>\n</tbody>\n</table>")
+
+
+def test_omnidocbench_normalisation() -> None:
+    assert omnidocbench_table(GT_TABLE) == (
+        '<table><tr><td rowspan="2">Item</td><td colspan="2">Price ~ 2020</td></tr><tr><td>A</td><td>B</td></tr>'
+        "<tr><td>x2</td><td>1 000</td><td>&amp;</td></tr></table>")
+    styled = ('<table border="1" class="t"><colgroup><col width="5"></colgroup><tr><td style="x" align="left">'
+              "<span>a\n b</span></td><td><math alttext=\"x^2\"><mi>x</mi></math> m</td></tr></table>")
+    assert omnidocbench_table(styled) == "<table><tr><td>a b</td><td>$x^2$ m</td></tr></table>"
+    # newlines are deleted, not spaced (OmniDocBench joins CJK text split over lines this way)
+    assert omnidocbench_table("<table><tr><td>侵蚀\n沟道</td></tr></table>") == "<table><tr><td>侵蚀沟道</td></tr></table>"
+    assert normalize_table(GT_TABLE, "pubtabnet") == GT_TABLE
+    assert omnidocbench_table("no table here") == "no table here"
+    with pytest.raises(ValueError, match="unknown table normalization 'x'"):
+        normalize_table(GT_TABLE, "x")
+
+
+def test_normalisation_is_what_makes_the_two_forms_agree() -> None:
+    plain = ('<table><tr><td rowspan="2">Item</td><td colspan="2">Price ~ 2020</td></tr><tr><td>A</td><td>B</td>'
+             "</tr><tr><td>x2</td><td>1 000</td><td>&amp;</td></tr></table>")
+    assert teds(omnidocbench_table(plain), omnidocbench_table(GT_TABLE)) == 1.0
+    assert teds(plain, GT_TABLE) < 0.8  # PubTabNet's metric, as written: sections, ～, <sup>, &nbsp; all cost
+
+
+def element(category: str, order: int | None, **fields) -> dict:
+    return {"category_type": category, "order": order, "ignore": False, "poly": [0] * 8, **fields}
+
+
+PAGE = {
+    "page_info": {"image_path": "imgs/report.pdf_3.jpg", "page_no": 3},
+    "layout_dets": [
+        element("text_block", 3, text="Body text with $x$."),
+        element("title", 1, text="Heading"),
+        element("equation_isolated", 4, latex="$$E = mc^2$$"),
+        element("table", 5, html="<table><tr><td>1</td></tr></table>", latex="\\begin{tabular}{l}1\\end{tabular}"),
+        element("table_caption", 2, text="Table 1: ignored"),
+        element("header", None, text="running header"),
+        element("page_number", None, text="7"),
+        element("figure", 6),
+        element("text_block", 7, text="ignored by flag", ignore=True),
+        element("reference", 8, text="[1] A reference."),
+    ],
+    "extra": {"relation": []},
+}
+
+
+def test_page_markdown_and_id() -> None:
+    assert page_id(PAGE) == "report.pdf_3"
+    assert page_markdown(PAGE) == ("# Heading\n\nBody text with $x$.\n\n$$\nE = mc^2\n$$\n\n"
+                                   "<table><tr><td>1</td></tr></table>\n\n[1] A reference.\n")
+    latex_only = {"page_info": {"image_path": "a.png"}, "layout_dets": [element("table", 1, latex="\\begin{tabular}")]}
+    assert page_markdown(latex_only) == "\\begin{tabular}\n"
+
+
+def test_score_command_reads_omnidocbench_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    second = {"page_info": {"image_path": "b.png"},
+              "layout_dets": [element("table", 1, html="<table><thead><tr><th>h</th></tr></thead>"
+                                                        "<tbody><tr><td>v</td></tr></tbody></table>")]}
+    gt = tmp_path / "OmniDocBench.json"
+    gt.write_text(json.dumps([PAGE, second, {"layout_dets": []}, "junk"]), encoding="utf-8")
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    (pred / "report.pdf_3.md").write_text(f"```markdown\n{page_markdown(PAGE)}```\n", encoding="utf-8")
+    (pred / "b.md").write_text("<table><tr><td>h</td></tr><tr><td>v</td></tr></table>\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = firered_ocr(["score", "--gt", str(gt), "--pred", str(pred), "--out", str(out), "--no-plots", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1  # the two broken pages are reported, the rest is scored
+    assert f"{gt}: page 2: no page_info.image_path to name the page; skipped" in err
+    assert f"{gt}: page 3: not an OmniDocBench page (no 'layout_dets' list); skipped" in err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["table_normalization"] == "omnidocbench" and summary["pages_with_gt"] == 2
+    samples = {s["id"]: s for s in map(json.loads, (out / "samples.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert [f["category"] for f in samples["report.pdf_3"]["findings"]] == ["output_wrapper"]
+    assert samples["report.pdf_3"]["text_accuracy"] == 1.0 and samples["report.pdf_3"]["teds"] == 1.0
+    assert samples["b"]["teds"] == 1.0  # <th>/<thead>/<tbody> against plain rows: equal once normalised
+    as_written = score_corpus(pred, gt, tmp_path / "out2", plots=False, progress=False, on_error=None,
+                              table_normalization="pubtabnet")
+    assert as_written["table_normalization"] == "pubtabnet" and as_written["teds"] == pytest.approx((1 + (1 - 2 / 6)) / 2)
+
+
+def test_bad_omnidocbench_json(tmp_path: Path) -> None:
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"not": "a list"}', encoding="utf-8")
+    errors: list[str] = []
+    score_corpus(tmp_path, gt, tmp_path / "out", plots=False, progress=False, on_error=errors.append)
+    assert f"{gt}: expected OmniDocBench ground truth (a JSON list of pages), got dict" in errors
+    gt.write_text("[{", encoding="utf-8")
+    errors.clear()
+    score_corpus(tmp_path, gt, tmp_path / "out", plots=False, progress=False, on_error=errors.append)
+    assert any(e.startswith(f"{gt}: malformed JSON") for e in errors)
+
+
+# ------------------------------------------------------------------ the shared fixture: real outputs
+
+
+def test_demo_fixture_agrees_with_omnidocbench(shared_fixtures: Path, tmp_path: Path) -> None:
+    demo = shared_fixtures / "omnidocbench_demo"
+    summary = score_corpus(demo / "end2end", demo / "OmniDocBench_demo.json", tmp_path, plots=False,
+                           progress=False, on_error=None)
+    assert summary["pages"] == 18 and summary["pages_with_gt"] == 18 and summary["errors"] == []
+    samples = {s["id"]: s for s in map(json.loads, (tmp_path / "samples.jsonl").read_text(encoding="utf-8").splitlines())}
+    reference = json.loads((demo / "reference_results" / "end2end_quick_match_table_result.json").read_text("utf-8"))
+    assert len(reference) == 10
+    for ref in reference:
+        page = samples[ref["img_id"].rsplit(".", 1)[0]]
+        ours = {(p["pred"], p["gt"]): p["teds"] for p in page["table_pairs"]}
+        key = (ref["pred_idx"][0], ref["gt_idx"][0])
+        assert key in ours, (ref["img_id"], key, ours)  # every table OmniDocBench pairs, we pair the same way
+        assert ours[key] == pytest.approx(ref["metric"]["TEDS"], abs=1e-9), ref["img_id"]
+    categories = {c: sorted(i for i, s in samples.items() if any(f["category"] == c for f in s["findings"]))
+                  for c in ("missing_table", "invented_table", "output_wrapper")}
+    assert categories["missing_table"] == []
+    assert categories["invented_table"] == ["jiaocaineedrop_jiaocai_needrop_en_3361"]  # a figure read as a table
+    assert len(categories["output_wrapper"]) == 9
