@@ -3,11 +3,18 @@
 - every relative link (and `#anchor`, with GitHub's heading slugs) resolves;
 - every `firered-ocr …` command shown (in code blocks and inline code) names sub-commands and flags that
   the CLI's own argparse tree (`firered_ocr.cli.build_parser`) has;
-- every repository path shown in inline code (`rewards/tables/teds.py`, `configs/tiny_cpu.yaml`) exists.
+- `firered-ocr sft|grpo --config R.yaml key=value` loads through the CLI's own config loader, and
+  `firered-ocr demo|app --set KEY=VALUE` names a field of that command's config;
+- every repository path shown in inline code (`rewards/tables/teds.py`, `configs/tiny_cpu.yaml`) exists;
+- every code fence is closed (an unclosed one would hide the rest of the page from these checks).
+A page linked before its author has written it fails with a message saying so.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
+import itertools
 import re
 import shlex
 import unicodedata
@@ -182,6 +189,63 @@ def test_commands_exist_in_the_cli():
     assert not problems, "commands the CLI does not have:\n" + "\n".join(problems)
 
 
+def stage_overrides(command: str) -> tuple[str, str | None, list[str]] | None:
+    """(stage, --config file, key=value overrides) of an `sft` / `grpo` command, else None."""
+    tokens = [t.strip("[]") for t in command.split()]
+    if not tokens or tokens[0] not in ("sft", "grpo"):
+        return None
+    config = tokens[tokens.index("--config") + 1] if "--config" in tokens[:-1] else None
+    if config and re.fullmatch(r"[A-Z_]+", Path(config).stem):  # a placeholder: R.yaml, configs/X.yaml
+        return None
+    overrides = [t for t in tokens[1:] if "=" in t and not t.startswith("-") and "…" not in t and t != "key=value"]
+    return tokens[0], config, overrides
+
+
+def test_recipe_overrides_exist():
+    """`firered-ocr sft|grpo --config R.yaml key=value` shown in the docs loads: the recipe exists and every
+    overridden key is a field of the stage's config (the same loader the CLI uses)."""
+    from firered_ocr.config_io import load_config
+    from firered_ocr.training.grpo import GRPOStageConfig
+    from firered_ocr.training.sft import SFTConfig
+
+    classes = {"sft": SFTConfig, "grpo": GRPOStageConfig}
+    problems, checked = [], 0
+    for page in PAGES:
+        for n, command in commands_in(page):
+            parsed = stage_overrides(command)
+            if parsed is None or (parsed[1] is None and not parsed[2]):
+                continue
+            stage, config, overrides = parsed
+            try:
+                load_config(classes[stage], REPO / config if config else None, overrides, section=stage)
+                checked += 1
+            except Exception as exc:  # noqa: BLE001 - the message is the report
+                problems.append(f"{page.relative_to(REPO)}:{n}: `firered-ocr {command.strip()}`: {exc}")
+    assert not problems, "recipe overrides that do not load:\n" + "\n".join(problems)
+    assert checked > 0, "no sft/grpo command with a recipe was found in the docs"
+
+
+SET_CONFIGS = {"demo": ("firered_ocr.demo", "DemoConfig"), "app": ("app.config", "AppConfig")}
+
+
+def test_set_keys_exist():
+    """`firered-ocr demo|app --set KEY=VALUE` shown in the docs names a field of that command's config."""
+    problems = []
+    for page in PAGES:
+        for n, command in commands_in(page):
+            tokens = command.split()
+            if not tokens or tokens[0] not in SET_CONFIGS:
+                continue
+            module, name = SET_CONFIGS[tokens[0]]
+            fields = {f.name for f in dataclasses.fields(getattr(importlib.import_module(module), name))}
+            for flag, value in itertools.pairwise(tokens):
+                key = value.strip("[]").split("=", 1)[0]
+                if flag.strip("[") == "--set" and key.isidentifier() and key.islower() and key not in fields | {"key"}:
+                    problems.append(f"{page.relative_to(REPO)}:{n}: `firered-ocr {command.strip()}`: "
+                                    f"{name} has no field {key!r}")
+    assert not problems, "--set keys the configs do not have:\n" + "\n".join(problems)
+
+
 def test_repository_paths_exist():
     problems = []
     for page in PAGES:
@@ -204,6 +268,17 @@ def test_checker_catches_a_bad_flag_and_a_bad_sub_command():
         "firered-ocr predict has no option --no-such-flag"]
     assert command_problems(root, "prep synth --workerz 2") == ["firered-ocr prep synth has no option --workerz"]
     assert "has no sub-command 'serve'" in command_problems(root, "serve --port 1")[0]
+
+
+
+def test_checker_catches_a_bad_recipe_key():
+    from firered_ocr.config_io import ConfigError, load_config
+    from firered_ocr.training.sft import SFTConfig
+
+    stage, config, overrides = stage_overrides("sft --config configs/tiny_cpu.yaml optim.max_stepz=3 data.path=d")
+    assert (stage, config, overrides) == ("sft", "configs/tiny_cpu.yaml", ["optim.max_stepz=3", "data.path=d"])
+    with pytest.raises(ConfigError, match="max_stepz"):
+        load_config(SFTConfig, REPO / config, overrides, section=stage)
 
 
 def test_checker_catches_a_broken_link_and_anchor(tmp_path, monkeypatch):
