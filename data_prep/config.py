@@ -62,6 +62,10 @@ class TinyTablesProfile:
     cols: tuple[int, int] = (2, 3)
     digits: tuple[int, int] = (1, 3)
     margin_pt: float = 6.0
+    # The method benchmark's harder variant (0 = off, and the pages are then byte-identical to before):
+    merged_share: float = 0.0  # share of tables with one cell spanning two columns (tables of >= 2 columns)
+    formula_share: float = 0.0  # share of pages with a short display formula under the table
+    formula_size_pt: float = 20.0
 
 
 Profile = DocumentProfile | TinyTablesProfile

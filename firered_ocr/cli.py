@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prep": ("data_prep.cli", "build training data: synthetic pages or a user's PDF corpus"),
     "sft": ("firered_ocr.training.sft_cli", "supervised fine-tuning on a prepared dataset"),
     "grpo": ("firered_ocr.training.grpo_cli", "GRPO with structural rewards"),
+    "bench": ("firered_ocr.bench.cli", "quality benchmarks that train and score: `bench methods` compares the RL methods"),
     "demo": ("firered_ocr.demo", "the CPU demo: tiny model, synthetic corpus, SFT, GRPO, scored side by side"),
     "app": ("app.cli", "the Gradio demo app"),
 }

@@ -1,0 +1,133 @@
+"""results.json, results.md and one plot per regime, from the runs' own numbers.
+
+Each arm's row: mean ± 95 % interval over seeds of its final held-out evaluation, and its paired difference
+from the control arm (the first `sft` arm, else the first arm); "≈" marks a difference within noise.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from firered_ocr.bench.stats import estimate, paired_difference, within_noise
+
+METRICS = [("hallucination_rate", "hallucination rate"), ("teds", "TEDS"), ("teds_s", "TEDS-S"),
+           ("formula_validity", "formula validity"), ("text_accuracy", "text accuracy")]
+COUNTS = [("steps", "steps"), ("rollouts", "rollouts"), ("seconds", "train s")]
+
+
+def _final(run: dict, key: str):
+    return run.get("final", {}).get(key) if "error" not in run else None
+
+
+def control_arm(runs: dict, config: dict) -> str:
+    names = list(runs["arms"])
+    return next((n for n in names if n.startswith("sft")), names[0])
+
+
+def regime_rows(runs: dict, labels: dict, control: str) -> list[dict]:
+    rows = []
+    ctrl = runs["arms"][control]
+    for name, arm_runs in runs["arms"].items():
+        errors = [r["error"] for r in arm_runs if "error" in r]
+        row = {"arm": name, "label": labels.get(name, name), "errors": errors, "seeds": len(arm_runs)}
+        for key, _ in METRICS:
+            values = [_final(r, key) for r in arm_runs]
+            row[key] = estimate(values)
+            row[f"{key}_diff"] = None if name == control else paired_difference(values, [_final(r, key) for r in ctrl])
+        for key, _ in COUNTS:
+            row[key] = estimate([r.get(key) for r in arm_runs if "error" not in r])
+        cats = sorted({k for r in arm_runs for k in r.get("final", {}) if k.startswith("rate/")})
+        row["categories"] = {k[5:]: estimate([_final(r, k) for r in arm_runs]) for k in cats}
+        rows.append(row)
+    return rows
+
+
+def _cell(est, digits=3) -> str:
+    return "–" if est is None else est.fmt(digits)
+
+
+def _diff_cell(diff) -> str:
+    if diff is None:
+        return ""
+    mark = "≈ " if within_noise(diff) else ""
+    return f"{mark}{diff.mean:+.3f}" + ("" if diff.half_width is None else f" ± {diff.half_width:.3f}")
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Method comparison (`firered-ocr bench methods`)", ""]
+    cfg = results["config"]
+    lines.append(f"{'Quick run (one seed, one regime, the main arms)' if results['quick'] else 'Full run'}: "
+                 f"each arm trained {cfg['arm_seconds']:g} s from the same SFT checkpoint ({cfg['sft_steps']} "
+                 f"steps); held-out greedy scores on {cfg['eval_pages']} pages; mean ± 95 % t-interval over "
+                 f"seeds; Δ = paired difference from the control, ≈ where its interval includes 0. "
+                 f"Total {results['total_seconds']:.0f} s.")
+    for regime, runs in results["regimes"].items():
+        control = control_arm(runs, cfg)
+        rows = regime_rows(runs, results["labels"], control)
+        sft = estimate([s.get("hallucination_rate") for s in runs["sft"]])
+        lines += ["", f"## {regime} labels", "", f"SFT checkpoint (start of every arm): hallucination rate "
+                  f"{_cell(sft)}; control arm: `{control}`.", ""]
+        head = ["arm"] + [h for _, h in METRICS] + ["Δ hallucination"] + [h for _, h in COUNTS]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in rows:
+            if row["errors"] and len(row["errors"]) == row["seeds"]:
+                lines.append(f"| {row['label']} | not run: {row['errors'][0][:120]} |" + " |" * (len(head) - 2))
+                continue
+            cells = [row["label"]] + [_cell(row[k]) for k, _ in METRICS] + [_diff_cell(row["hallucination_rate_diff"])]
+            cells += [_cell(row[k], 0) for k, _ in COUNTS]
+            lines.append("| " + " | ".join(cells) + " |")
+        cats = sorted({c for row in rows for c in row["categories"]})
+        if cats:
+            lines += ["", "Per category (share of held-out pages with the finding):", "",
+                      "| arm | " + " | ".join(cats) + " |", "|---|" + "---|" * len(cats)]
+            for row in rows:
+                lines.append(f"| {row['label']} | " + " | ".join(_cell(row["categories"].get(c)) for c in cats) + " |")
+        lines += ["", f"![{regime}](curves_{regime}.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_regime(runs: dict, labels: dict, png: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sft = estimate([s.get("hallucination_rate") for s in runs["sft"]])
+    for name, arm_runs in runs["arms"].items():
+        curves = [r["curve"] for r in arm_runs if r.get("curve")]
+        if not curves:
+            continue
+        n = min(len(c) for c in curves)
+        xs = [0.0] + [sum(c[i]["seconds"] for c in curves) / len(curves) for i in range(n)]
+        ys = [sft.mean if sft else float("nan")] + [
+            sum(c[i].get("hallucination_rate", float("nan")) for c in curves) / len(curves) for i in range(n)]
+        ax.plot(xs, ys, marker="o", label=labels.get(name, name))
+    ax.set_xlabel("training seconds after SFT")
+    ax.set_ylabel("held-out hallucination rate")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+
+
+def _plain(obj):
+    if hasattr(obj, "mean") and hasattr(obj, "half_width"):
+        return {"mean": obj.mean, "ci95": obj.half_width, "n": obj.n}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def write_report(results: dict, out: Path) -> None:
+    summary = {regime: regime_rows(runs, results["labels"], control_arm(runs, results["config"]))
+               for regime, runs in results["regimes"].items()}
+    (out / "results.json").write_text(json.dumps(_plain({**results, "summary": summary}), indent=1) + "\n",
+                                      encoding="utf-8")
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    for regime, runs in results["regimes"].items():
+        plot_regime(runs, results["labels"], out / f"curves_{regime}.png",
+                    f"Structural hallucination during training, {regime} labels (lower is better)")
