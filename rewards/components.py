@@ -65,6 +65,7 @@ def markdown_table() -> str:
     """The component table as docs/rewards.md shows it."""
     rows = ["| component | needs ground truth | scorer weight | GRPO default weight | definition |",
             "|---|---|---|---|---|"]
+    escaped = {c.name: c.definition.replace("|", r"\|") for c in TABLE}  # a bare | would split the cell
     rows += [f"| `{c.name}` | {'yes' if c.needs_ground_truth else 'no'} | {c.weight:g} | {c.grpo_weight:g} | "
-             f"{c.definition} |" for c in TABLE]
+             f"{escaped[c.name]} |" for c in TABLE]
     return "\n".join(rows)

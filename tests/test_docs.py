@@ -246,6 +246,16 @@ def test_set_keys_exist():
     assert not problems, "--set keys the configs do not have:\n" + "\n".join(problems)
 
 
+def test_rewards_page_shows_the_component_table():
+    """docs/rewards.md holds `rewards.components.markdown_table()` verbatim, so weights and definitions in the
+    docs are the ones the code uses (regenerate: paste `python -c "from rewards.components import
+    markdown_table; print(markdown_table())"` over the table)."""
+    from rewards.components import markdown_table
+
+    page = (REPO / "docs" / "rewards.md").read_text(encoding="utf-8")
+    assert markdown_table() in page, "docs/rewards.md's component table differs from rewards/components.py"
+
+
 def test_repository_paths_exist():
     problems = []
     for page in PAGES:
