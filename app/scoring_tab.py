@@ -22,19 +22,21 @@ REPORT_FILES = ("report.md", "report.html", "summary.json", "samples.jsonl")
 
 
 def _stage(files: list[str] | None, dest: Path, role: str, cfg: AppConfig) -> Path | None:
-    """One path `score_corpus` can read for this side: a JSONL file or a folder of .md files."""
+    """One path `score_corpus` can read for this side: a JSONL file, a folder of .md files, or (ground truth
+    only) OmniDocBench's .json."""
     paths = [Path(f) for f in files or []]
     if not paths:
         return None
     for p in paths:
         if p.stat().st_size > cfg.max_upload_bytes:
             raise InputError(f"{p.name}: over the upload limit of {cfg.max_upload_mb:g} MB")
-    jsonl = [p for p in paths if p.suffix.lower() == ".jsonl"]
+    jsonl = [p for p in paths if p.suffix.lower() == ".jsonl" or (role == "ground truth" and p.suffix.lower() == ".json")]
     folder = dest / role
     folder.mkdir(parents=True)
     if jsonl:
         if len(paths) > 1:
-            raise InputError(f"{role}: upload one JSONL file, or any number of .md files and zips (not both)")
+            raise InputError(f"{role}: upload one JSONL (or OmniDocBench .json) file, or any number of .md files "
+                             f"and zips (not both)")
         return Path(shutil.copyfile(jsonl[0], folder / jsonl[0].name))
     n_md = 0
     for p in paths:
@@ -125,7 +127,8 @@ def build_scoring_tab(scorer: CorpusScorer, cfg: AppConfig) -> None:
 
     gr.Markdown("Upload predictions and, optionally, ground truth: `.md` files (the id is the file name), "
                 "zips of folders of `.md` files, or one JSONL file per side (`id` and `prediction` / "
-                "`markdown`, as `firered-ocr score` reads them). Ids match across the two sides. "
+                "`markdown`, as `firered-ocr score` reads them); ground truth may also be OmniDocBench's "
+                "`.json` (tables then normalised as OmniDocBench does). Ids match across the two sides. "
                 f"Limits: {cfg.max_upload_mb:g} MB a file, {cfg.max_scoring_files} pages, "
                 f"{cfg.max_unzipped_mb:g} MB unpacked.")
     with gr.Row():
