@@ -48,7 +48,9 @@ def slug(heading: str) -> str:
     """GitHub's anchor for a heading: markup and punctuation dropped, lower case, spaces to hyphens."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
     text = text.replace("`", "").strip().lower()
-    text = "".join(c for c in text if c in " -_" or unicodedata.category(c)[0] in "LN")
+    # GitHub keeps letters, marks, numbers, connector punctuation (_), spaces and hyphens
+    text = "".join(c for c in text if c in " -" or unicodedata.category(c)[0] in "LMN"
+                   or unicodedata.category(c) == "Pc")
     return text.replace(" ", "-")
 
 
