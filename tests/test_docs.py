@@ -25,7 +25,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
-FENCE = re.compile(r"^(```|~~~)")
+# CommonMark: a fence is 3+ backticks or tildes (indented 0-3 spaces in a list item or not); a backtick
+# fence's info string holds no backtick; it closes at a line of the same character, at least as long.
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # Top-level folders and files whose paths, written in inline code, must exist.
@@ -33,14 +35,30 @@ PATH_ROOTS = ("rewards/", "data_prep/", "firered_ocr/", "app/", "benchmarks/", "
 PATH = re.compile("^(?:" + "|".join(map(re.escape, PATH_ROOTS)) + r")[\w./-]*\.(?:py|yaml|yml|json|md|png|toml)$")
 
 
+def scan(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]], list[str]]:
+    """(prose lines, code-block lines, fence problems); lines as (1-based number, text)."""
+    prose, code, problems, open_fence, opened_at = [], [], [], "", 0
+    for n, line in enumerate(text.split("\n"), 1):
+        m = FENCE.match(line)
+        if m and not open_fence and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+            open_fence, opened_at = m.group(1), n
+            continue
+        if m and open_fence and m.group(1)[0] == open_fence[0] and len(m.group(1)) >= len(open_fence) \
+                and not m.group(2).strip():
+            open_fence = ""
+            continue
+        if m and open_fence and m.group(1) == open_fence and m.group(2).strip():
+            # e.g. ```bash inside a ``` block: an opening fence was lost and this block runs on
+            problems.append(f"line {n} opens a code block inside the one opened at line {opened_at}")
+        (code if open_fence else prose).append((n, line))
+    if open_fence:
+        problems.append(f"the code fence opened at line {opened_at} is never closed")
+    return prose, code, problems
+
+
 def split_code(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """(prose lines, code-block lines), each as (1-based line number, text)."""
-    prose, code, in_code = [], [], False
-    for n, line in enumerate(text.split("\n"), 1):
-        if FENCE.match(line.strip()):
-            in_code = not in_code
-            continue
-        (code if in_code else prose).append((n, line))
+    prose, code, _ = scan(text)
     return prose, code
 
 
@@ -72,8 +90,8 @@ def anchors(page: Path) -> set[str]:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_code_fences_are_closed(page):
     # an unclosed fence turns the rest of the page into code, hiding its links and commands from the checks
-    fences = [n for n, line in enumerate(page.read_text(encoding="utf-8").split("\n"), 1) if FENCE.match(line.strip())]
-    assert len(fences) % 2 == 0, f"{page.relative_to(REPO)}: the code fence opened at line {fences[-1]} is never closed"
+    problems = scan(page.read_text(encoding="utf-8"))[2]
+    assert not problems, f"{page.relative_to(REPO)}: " + "; ".join(problems)
 
 
 def test_pages_exist():
@@ -304,6 +322,16 @@ def test_checker_catches_a_broken_link_and_anchor(tmp_path, monkeypatch):
     assert len(problems) == 2, problems
     assert "docs/b.md does not exist" in problems[0]
     assert "no heading with the anchor #nope in docs/a.md" in problems[1]
+
+
+def test_fences_follow_commonmark():
+    text = "a ```` ```md ```` b\n````markdown\n```\ninner\n```\n````\n`firered-ocr x`\n  ```bash\ncode\n  ```\n"
+    prose, code, problems = scan(text)
+    assert problems == []
+    assert [n for n, _ in code] == [3, 4, 5, 9]
+    assert [n for n, _ in prose] == [1, 7, 11]
+    assert scan("```bash\nx\n")[2] == ["the code fence opened at line 1 is never closed"]
+    assert scan("x\n```\n```bash\ny\n```\n")[2] == ["line 3 opens a code block inside the one opened at line 2"]
 
 
 def test_slugs_follow_github():
