@@ -131,8 +131,10 @@ def test_sampler_keeps_trls_layout_records_probabilities_and_restores_its_state(
     rest = list(it)
     restored = CuratorSampler(Curator(_features(12), CuratorConfig(enabled=True, pool_factor=2.0)), 3, 2, 2, seed=77)
     restored.load_state_dict(state)
-    # A fresh epoch of the restored sampler: the pending block, then exactly the draws the original made.
-    assert list(iter(restored))[: len(second + rest)] == second + rest
+    # The restored sampler finishes the interrupted epoch: the pending block, then exactly the original's draws.
+    assert state["epoch_consumed"] == 1
+    assert list(iter(restored)) == second + rest
+    assert len(list(iter(restored))) == len(sampler)  # the next epoch is whole again
 
 
 def test_page_feature_row_reads_record_stats_and_counts_cells_in_the_markdown():

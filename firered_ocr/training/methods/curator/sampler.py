@@ -41,6 +41,8 @@ class CuratorSampler(Sampler[int]):
         self.generator = torch.Generator().manual_seed(seed)
         self._unconsumed: deque = deque()  # drawn blocks not yet turned into a rollout
         self._restored: deque = deque()  # pending blocks from a checkpoint, replayed first
+        self._epoch_drawn = 0  # blocks drawn by the current epoch's iterator
+        self._resume_consumed = 0  # blocks of the resumed epoch already trained on before the checkpoint
 
     def __len__(self) -> int:  # RepeatSampler's epoch length, so epochs and max_steps agree
         blocks = self.curator.n_pages // self.batch_size
@@ -54,9 +56,14 @@ class CuratorSampler(Sampler[int]):
                 "entropy": float(-(probs * probs.log()).sum())}
 
     def __iter__(self) -> Iterator[int]:
-        for _ in range(self.curator.n_pages // self.batch_size):
+        # A resumed epoch yields only the blocks the interrupted one had left, so epochs end at the same steps
+        # as in an uninterrupted run (the Trainer then starts the next epoch, as it would have).
+        skip, self._resume_consumed = self._resume_consumed, 0
+        self._epoch_drawn = skip
+        for _ in range(self.curator.n_pages // self.batch_size - skip):
             block = self._restored.popleft() if self._restored else self.draw_block()
             self._unconsumed.append(block)
+            self._epoch_drawn += 1
             for _ in range(self.repeat_count):
                 for page in block["pages"]:
                     for _ in range(self.mini_repeat_count):
@@ -67,10 +74,12 @@ class CuratorSampler(Sampler[int]):
         return self._unconsumed.popleft() if self._unconsumed else None
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state(),
-                "pending": [dict(b) for b in (*self._unconsumed, *self._restored)]}
+        pending = [dict(b) for b in (*self._unconsumed, *self._restored)]
+        return {"generator": self.generator.get_state(), "pending": pending,
+                "epoch_consumed": max(0, self._epoch_drawn - len(self._unconsumed)) + self._resume_consumed}
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
         self._restored = deque(dict(b) for b in state.get("pending", []))
         self._unconsumed = deque()
+        self._resume_consumed = int(state.get("epoch_consumed", 0))
