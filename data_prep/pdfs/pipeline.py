@@ -111,9 +111,9 @@ def process_chunk(chunk: PageChunk) -> WorkResult:
             md = label.markdown
             record = {"id": page_id, "image": out.image_rel(page_id), "markdown": md,
                       "source": f"pdf:{chunk.path.name}#p{number}", "page": number, "labelled": md is not None,
-                      "label_kind": "silver" if md is not None else None, "augment": params,
-                      "stats": {"tables": label.tables, "merged_cells": label.merged_cells, "formulas": 0,
-                                "chars": len(md or "")}}
+                      "label_kind": label.label_kind, "augment": params,
+                      "stats": {"tables": label.tables, "merged_cells": label.merged_cells,
+                                "formulas": label.formulas, "chars": len(md or ""), "left_out": label.left_out}}
             out.write_page(record, png)
             result.pages_written += 1
     return result

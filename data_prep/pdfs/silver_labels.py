@@ -1,26 +1,31 @@
-"""Silver labels for born-digital PDF pages: the text layer as Markdown in the output convention.
+"""Silver labels for born-digital PDF pages: the text layer as Markdown in the output convention, and what
+that label can be trusted for.
 
-- Tables: `page.find_tables(use_layout=False)`, the line-based finder (PyMuPDF 2's default first runs an
-  ONNX layout model: 1.8 s a page here against 0.09 s, and it drops tables it does not see); each cell's
-  grid position comes from its bounding box against the table's distinct cell edges (so merged cells get
-  `colspan`/`rowspan`), its text from the words inside it.
+- Tables: `data_prep.pdfs.tables` (PyMuPDF's `find_tables(union=True, refine=True)`, cell text from the
+  page's words, merged columns split): ruled, partly ruled and unruled tables, with colspan/rowspan.
 - Text: PyMuPDF's blocks, minus every word inside a table. A block becomes a heading when its font is
   clearly larger than the page's body size (levels by size rank), list items when its lines start with a
-  bullet or a number, a paragraph otherwise. Page numbers alone at the top or bottom are dropped (the
-  convention has no headers or footers).
+  bullet or a number, a paragraph otherwise; its lines are joined undoing line-end hyphenation
+  (`data_prep.pdfs.hyphenation`). Page numbers alone at the top or bottom are dropped (the convention has
+  no headers or footers).
+- Formulas: a text layer holds only debris where a formula is (`data_prep.pdfs.math_detect`). A block with
+  math is left out of the label whole, and so is a table with math in it; the page's `label_kind` becomes
+  `silver_partial` and `left_out` names the block types that are missing. Such a label is no SFT target
+  (the model would learn to skip formulas); the page still serves GRPO's label-free rewards.
 - Reading order: blocks that cross the page's vertical centre line split the page into bands; within a
   band the left column comes before the right one, each top to bottom.
-Formulas cannot be recovered from a text layer: they come out as whatever text the PDF has.
 """
 from __future__ import annotations
 
-import html as html_lib
-import inspect
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymupdf
+
+from data_prep.pdfs.hyphenation import join_lines, word_set
+from data_prep.pdfs.math_detect import block_math_kind, is_equation_number, is_math_span
+from data_prep.pdfs.tables import page_tables
 
 _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_DEHYPHENATE
 _BULLET = re.compile(r"^\s*([•◦▪‣∙·\-–*])\s+")
@@ -39,6 +44,16 @@ class SilverPage:
     markdown: str | None  # None: no text layer
     tables: int
     merged_cells: int
+    formulas: int = 0  # formula blocks found (and left out of the label)
+    left_out: dict[str, int] = field(default_factory=dict)  # block type -> how many were left out
+
+    @property
+    def label_kind(self) -> str | None:
+        """`silver`: the whole page is in the label; `silver_partial`: some blocks (`left_out`) are not;
+        None: no label (no text layer)."""
+        if self.markdown is None:
+            return None
+        return "silver_partial" if self.left_out else "silver"
 
 
 def has_text_layer(page: pymupdf.Page) -> bool:
@@ -49,76 +64,28 @@ def silver_page(page: pymupdf.Page) -> SilverPage:
     if not has_text_layer(page):
         return SilverPage(None, 0, 0)
     words = page.get_text("words", flags=_FLAGS)
+    blocks = [b for b in page.get_text("dict", flags=_FLAGS)["blocks"] if b.get("type") == 0]
     items: list[_Item] = []
     table_rects: list[pymupdf.Rect] = []
+    left_out: Counter[str] = Counter()
     merged = 0
-    for table in _find_tables(page):
-        html, n_merged = table_html(table, words)
-        if html is None:
+    math_rects = [pymupdf.Rect(s["bbox"]) for b in blocks for line in b["lines"] for s in line["spans"]
+                  if is_math_span(s)]
+    for table in page_tables(page, words):
+        table_rects.append(table.bbox)  # its words are no paragraph text, kept or not
+        if any(_center_in(r, table.bbox) for r in math_rects):
+            left_out["table_with_math"] += 1
             continue
-        rect = pymupdf.Rect(table.bbox)
-        table_rects.append(rect)
-        items.append(_Item(rect, html))
-        merged += n_merged
-    items += _text_items(page, table_rects)
+        items.append(_Item(table.bbox, table.html()))
+        merged += table.merged_cells
+    text_items, text_left_out = _text_items(blocks, page.rect, table_rects, word_set(words))
+    items += text_items
+    left_out.update(text_left_out)
     ordered = reading_order(items, page.rect)
     markdown = "\n\n".join(i.markdown for i in ordered if i.markdown)
-    return SilverPage(markdown, len(table_rects), merged)
-
-
-def _find_tables(page: pymupdf.Page) -> list:
-    """The line-based finder; PyMuPDF 2 would first run its layout model unless told not to (1.x has
-    neither the model nor the argument)."""
-    if "use_layout" in inspect.signature(pymupdf.table.find_tables).parameters:
-        return page.find_tables(use_layout=False).tables
-    return page.find_tables().tables
-
-
-def _edges(values: list[float], tol: float = 1.5) -> list[float]:
-    out: list[float] = []
-    for v in sorted(values):
-        if not out or v - out[-1] > tol:
-            out.append(v)
-    return out
-
-
-def _index(edges: list[float], v: float) -> int:
-    return min(range(len(edges)), key=lambda i: abs(edges[i] - v))
-
-
-def table_html(table, words: list[tuple]) -> tuple[str | None, int]:
-    """The table in the output convention, and its number of merged cells (None if it is degenerate)."""
-    cells = [pymupdf.Rect(c) for c in table.cells if c is not None]
-    if not cells:
-        return None, 0
-    xs = _edges([v for c in cells for v in (c.x0, c.x1)])
-    ys = _edges([v for c in cells for v in (c.y0, c.y1)])
-    placed: dict[tuple[int, int], tuple[int, int, pymupdf.Rect]] = {}
-    for c in cells:
-        r0, r1, c0, c1 = _index(ys, c.y0), _index(ys, c.y1), _index(xs, c.x0), _index(xs, c.x1)
-        if r1 > r0 and c1 > c0 and (r0, c0) not in placed:
-            placed[(r0, c0)] = (r1 - r0, c1 - c0, c)
-    n_rows = len(ys) - 1
-    if n_rows < 1 or len(xs) < 2:
-        return None, 0
-    rows, merged = [], 0
-    for r in range(n_rows):
-        tds = []
-        for (r0, c0), (rs, cs, rect) in sorted(placed.items()):
-            if r0 != r:
-                continue
-            merged += rs > 1 or cs > 1
-            attrs = (f' colspan="{cs}"' if cs > 1 else "") + (f' rowspan="{rs}"' if rs > 1 else "")
-            tds.append(f"<td{attrs}>{escape_text(html_lib.escape(cell_text(rect, words), quote=False))}</td>")
-        rows.append("<tr>" + "".join(tds) + "</tr>")
-    return "<table>" + "".join(rows) + "</table>", merged
-
-
-def cell_text(rect: pymupdf.Rect, words: list[tuple]) -> str:
-    """The words whose centre lies in the cell, in line order (PyMuPDF's own table text loses spaces)."""
-    inside = [w for w in words if rect.contains(pymupdf.Point((w[0] + w[2]) / 2, (w[1] + w[3]) / 2))]
-    inside.sort(key=lambda w: (w[5], w[6], w[7]))  # block, line, word number
-    return " ".join(w[4] for w in inside)
+    formulas = left_out["display_math"] + left_out["inline_math"] + left_out["table_with_math"]
+    return SilverPage(markdown, len(table_rects) - left_out["table_with_math"], merged, formulas,
+                      dict(sorted(left_out.items())))
 
 
 def escape_text(text: str) -> str:
@@ -126,21 +93,33 @@ def escape_text(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def _text_items(page: pymupdf.Page, table_rects: list[pymupdf.Rect]) -> list[_Item]:
-    blocks = [b for b in page.get_text("dict", flags=_FLAGS)["blocks"] if b.get("type") == 0]
+def _text_items(blocks: list[dict], page_rect: pymupdf.Rect, table_rects: list[pymupdf.Rect],
+                page_words: set[str]) -> tuple[list[_Item], Counter[str]]:
     kept: list[list[tuple[str, float, pymupdf.Rect]]] = []
+    left_out: Counter[str] = Counter()
     sizes: Counter[float] = Counter()  # characters per font size, outside tables (tables use smaller type)
+    numbers: list[list] = []  # lone equation numbers: dropped if the page has display math
     for b in blocks:
-        lines = []
+        lines, math_flags = [], []
         for line in b["lines"]:
             spans = [s for s in line["spans"] if not any(_center_in(s["bbox"], t) for t in table_rects)]
             text = "".join(s["text"] for s in spans).strip()
             if text:
                 lines.append((text, max(s["size"] for s in spans), pymupdf.Rect(line["bbox"])))
-                for s in spans:
-                    sizes[round(s["size"], 1)] += len(s["text"].strip())
+                math_flags.append(any(is_math_span(s) for s in spans))
+        kind = block_math_kind(math_flags)
+        if kind is not None:
+            left_out[kind] += 1  # debris: never written into a label
+            continue
+        if lines and all(is_equation_number(t) for t, _, _ in lines):
+            numbers.append(lines)
+            continue
+        for text, size, _ in lines:
+            sizes[round(size, 1)] += len(text)
         if lines:
             kept.append(lines)
+    if not left_out["display_math"]:
+        kept += numbers  # "(3)" on a page without formulas is text
     body = sizes.most_common(1)[0][0] if sizes else 10.0
     heading_sizes = sorted({s for s in sizes if s >= body * 1.08}, reverse=True)
     items = []
@@ -148,10 +127,10 @@ def _text_items(page: pymupdf.Page, table_rects: list[pymupdf.Rect]) -> list[_It
         rect = pymupdf.Rect(lines[0][2])
         for _, _, r in lines[1:]:
             rect |= r
-        md = _block_markdown(lines, body, heading_sizes, rect, page.rect)
+        md = _block_markdown(lines, body, heading_sizes, rect, page_rect, page_words)
         if md:
             items.append(_Item(rect, md))
-    return items
+    return items, left_out
 
 
 def _center_in(bbox: tuple, rect: pymupdf.Rect) -> bool:
@@ -159,8 +138,8 @@ def _center_in(bbox: tuple, rect: pymupdf.Rect) -> bool:
 
 
 def _block_markdown(lines: list[tuple[str, float, pymupdf.Rect]], body: float, heading_sizes: list[float],
-                    rect: pymupdf.Rect, page: pymupdf.Rect) -> str:
-    text = " ".join(t for t, _, _ in lines)
+                    rect: pymupdf.Rect, page: pymupdf.Rect, page_words: set[str]) -> str:
+    text = join_lines([t for t, _, _ in lines], page_words)
     margin = page.height * 0.08
     if _PAGE_NUMBER.match(text) and (rect.y1 < page.y0 + margin or rect.y0 > page.y1 - margin):
         return ""  # a page number: furniture
@@ -169,11 +148,11 @@ def _block_markdown(lines: list[tuple[str, float, pymupdf.Rect]], body: float, h
         level = min(3, heading_sizes.index(round(size, 1)) + 1)
         return "#" * level + " " + escape_text(text)
     if _BULLET.match(lines[0][0]) or _NUMBERED.match(lines[0][0]):
-        return _list_markdown([t for t, _, _ in lines])
+        return _list_markdown([t for t, _, _ in lines], page_words)
     return escape_text(text)
 
 
-def _list_markdown(lines: list[str]) -> str:
+def _list_markdown(lines: list[str], page_words: set[str]) -> str:
     items: list[str] = []
     for line in lines:
         bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
@@ -182,7 +161,7 @@ def _list_markdown(lines: list[str]) -> str:
         elif numbered:
             items.append(f"{numbered.group(1)}. " + line[numbered.end():])
         elif items:
-            items[-1] += " " + line  # a wrapped line of the item above
+            items[-1] = join_lines([items[-1], line], page_words)  # a wrapped line of the item above
         else:
             items.append(line)
     return "\n".join(escape_text(i) for i in items)

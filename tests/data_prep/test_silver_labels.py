@@ -39,7 +39,9 @@ def test_synthetic_grid_tables_round_trip_through_find_tables():
         page.insert_htmlbox(pymupdf.Rect(50, 50, 560, 780), t.render_html(), css=css)
         label = silver_page(page)
         exact += label.markdown == t.gt_html() and label.merged_cells == t.merged_cells
-    assert exact >= 9
+    # 8 of 10 exact with union+refine (the ruling-line finder alone got 9 here but loses every unruled table
+    # of real PDFs): one all-rowspan header row and one two-line colspan cell come out split.
+    assert exact >= 8
 
 
 def test_no_text_layer_means_unlabelled():
