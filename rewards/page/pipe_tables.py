@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ def _split_pipe_row_marked(line: str) -> list[str]:
     cells: list[str] = []
     cur_start, in_math, in_code = 0, False, False
     closers = [c.start() for c in _MATH_CLOSER.finditer(line)]
+    pipes = [i for i, ch in enumerate(line) if ch == "|"]
     k = 0  # closers[k:] lie after the current position
     for m in re.finditer(r"\\.|\$|`|\|", line):
         tok = m.group(0)
@@ -47,8 +49,8 @@ def _split_pipe_row_marked(line: str) -> list[str]:
             else:
                 in_math = m.end() < len(line) and not line[m.end()].isspace() and k < len(closers)
                 if in_math and line[m.end()].isdigit():  # `$5 | $x$`: a digit-led `$` spans no cell border
-                    pipe = line.find("|", m.end())
-                    in_math = pipe < 0 or closers[k] < pipe
+                    p = bisect_right(pipes, m.end())
+                    in_math = p == len(pipes) or closers[k] < pipes[p]
         elif tok == "`" and not in_math:
             in_code = not in_code
         elif tok == "|" and not in_math and not in_code:

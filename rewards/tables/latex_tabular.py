@@ -15,7 +15,8 @@ Several OCR systems write tables in LaTeX. ``tabular_html`` turns one into the o
   ``\\makecell``-style wrappers is kept without the command; ``\\%``, ``\\&``, ``\\_``, ``\\#``, ``\\$``
   become the character; ``~`` a space; inline math stays as written.
 
-Never raises; linear in the source (one scan per level, spans bounded by the source's length).
+Never raises; linear in the source (one scan per level; span bookkeeping is bounded by ``MAX_COLUMNS`` and
+``MAX_MOVED_SPAN``).
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import re
 from html import escape
 
 ENVIRONMENTS = ("tabular", "tabular*", "tabularx", "longtable")
+MAX_COLUMNS = 4096  # the grid checks' bound on columns too (rewards.tables.grid)
+MAX_MOVED_SPAN = 256  # a bottom-anchored \multirow{-n} is moved up only this far (real ones span a few rows)
 _BEGIN = re.compile(r"\\begin\s*\{(tabular\*?|tabularx|longtable)\}")
 _RULE = re.compile(r"\\(?:hline|toprule|midrule|bottomrule|endhead|endfirsthead|endfoot|endlastfoot)\b"
                    r"|\\(?:cline|cmidrule)(?:\([^)]*\))?\{[^}]*\}|\\(?:addlinespace|noalign)(?:\[[^\]]*\])?")
@@ -170,14 +173,14 @@ def tabular_rows(source: str) -> list[list[tuple[str, int, int]]]:
             if covered.get(col, 0) > 0 and not text:
                 col += colspan  # the placeholder LaTeX needs under a multirow
                 continue
-            if rowspan < -1 and len(rows) >= -rowspan - 1:
+            if -MAX_MOVED_SPAN <= rowspan < -1 and len(rows) >= -rowspan - 1:
                 top = len(rows) + rowspan + 1  # \multirow{-n}: spans up from here
                 if _move_up(rows, top, col, [text, colspan, -rowspan]):
                     col += colspan
                     continue
             row.append((col, [text, colspan, max(1, rowspan)]))
-            for c in range(col, col + colspan):
-                if rowspan > 1:
+            if rowspan > 1:  # bounded: a \multicolumn{10**9} must not cost a loop of that length
+                for c in range(col, col + min(colspan, MAX_COLUMNS)):
                     covered[c] = rowspan
             col += colspan
         rows.append(row)
