@@ -276,6 +276,20 @@ def test_rewards_page_shows_the_component_table():
     assert markdown_table() in page, "docs/rewards.md's component table differs from rewards/components.py"
 
 
+def test_table_cells_escape_their_pipes():
+    """A `|` inside a code span still splits a GitHub table row: it must be written `\\|` there."""
+    problems = []
+    for page in PAGES:
+        prose, _ = split_code(page.read_text(encoding="utf-8"))
+        for n, line in prose:
+            if not line.lstrip().startswith("|"):
+                continue
+            for m in CODE_SPAN.finditer(line):
+                if re.search(r"(?<!\\)\|", m.group(2)):
+                    problems.append(f"{page.relative_to(REPO)}:{n}: {m.group(0)} splits the table row")
+    assert not problems, "unescaped | in table cells:\n" + "\n".join(problems)
+
+
 def test_repository_paths_exist():
     problems = []
     for page in PAGES:
