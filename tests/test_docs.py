@@ -290,6 +290,14 @@ def test_table_cells_escape_their_pipes():
     assert not problems, "unescaped | in table cells:\n" + "\n".join(problems)
 
 
+def test_rewards_page_defines_every_hallucination_category():
+    from rewards import CATEGORIES
+
+    page = (REPO / "docs" / "rewards.md").read_text(encoding="utf-8")
+    missing = [c for c in CATEGORIES if f"**{c}**" not in page]
+    assert not missing, f"docs/rewards.md defines no **category** for: {', '.join(missing)}"
+
+
 def test_repository_paths_exist():
     problems = []
     for page in PAGES:
