@@ -140,7 +140,8 @@ class PagePair:
 
     def findings(self) -> list[Finding]:
         pairs = self._pairs if self.gt is not None else None
-        return collect_findings(self.pred, self.gt, hit_max_tokens=self.hit_max_tokens, pairs=pairs, loops=self.loops)
+        return collect_findings(self.pred, self.gt, hit_max_tokens=self.hit_max_tokens, pairs=pairs, loops=self.loops,
+                                normalization=self.table_normalization)
 
 
 _COMPONENT_NAMES = NAMES

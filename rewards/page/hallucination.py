@@ -103,13 +103,15 @@ def _table_issues(pred: PageAnalysis) -> Iterator[tuple[str, str, int, int]]:
             yield category, issue.message, start, end
 
 
-def _rows_span(pred: TableInfo, gt: TableInfo) -> tuple[int, int, str]:
+def _rows_span(pred: TableInfo, gt: TableInfo, normalization: str = "pubtabnet") -> tuple[int, int, str]:
     """Where a table's rows depart from the ground truth's (rows both share at the top and at the bottom
     left out): a span in the page and a phrase for the message; the whole table when rows cannot be told
     apart (sections, nested tables, a comment holding a tag, a pipe table, more than MAX_LOCATED_ROWS)."""
     block = pred.block
     starts = [m.start() for m in _ROW_START.finditer(pred.html)] if block.kind == "html_table" else []
-    rows = differing_rows(pred.html, gt.html) if 0 < len(starts) <= MAX_LOCATED_ROWS else None
+    # Rows are compared as TEDS compares them (normalisation keeps every row, so indices still match).
+    rows = (differing_rows(normalize_table(pred.html, normalization), normalize_table(gt.html, normalization))
+            if 0 < len(starts) <= MAX_LOCATED_ROWS else None)
     if rows is None or len(starts) != rows[2]:  # the raw <tr> tags are not lxml's rows: do not guess
         return block.start, block.end, ""
     first, stop, n = rows
@@ -124,14 +126,15 @@ def _rows_span(pred: TableInfo, gt: TableInfo) -> tuple[int, int, str]:
     return block.start + bounds[first], block.start + bounds[stop], f": {rows_text}"
 
 
-def _gt_findings(pred: PageAnalysis, gt: PageAnalysis, pairs: list[tuple[int, int]]) -> list[Finding]:
+def _gt_findings(pred: PageAnalysis, gt: PageAnalysis, pairs: list[tuple[int, int]],
+                 normalization: str = "pubtabnet") -> list[Finding]:
     out: list[Finding] = []
     paired_pred = {i for i, _ in pairs}
     paired_gt = {j for _, j in pairs}
     for i, j in pairs:
         got, want = pred.table_rows[i], gt.table_rows[j]
         if got != want:
-            start, end, where = _rows_span(pred.tables[i], gt.tables[j])
+            start, end, where = _rows_span(pred.tables[i], gt.tables[j], normalization)
             what = f"({got - want} invented)" if got > want else f"({want - got} missing)"
             out.append(Finding("invented_rows" if got > want else "missing_rows",
                                f"table {i + 1} has {got} rows, the ground truth {want} {what}{where}", start, end))
@@ -170,7 +173,7 @@ def _capped(category: str, items: Iterable[tuple[str, int, int]]) -> list[Findin
 
 def collect_findings(pred: PageAnalysis, gt: PageAnalysis | None, *, hit_max_tokens: bool = False,
                      pairs: tuple[list[tuple[int, int]], list[list[float]]] | None = None,
-                     loops: list[Loop] | None = None) -> list[Finding]:
+                     loops: list[Loop] | None = None, normalization: str = "pubtabnet") -> list[Finding]:
     """All findings; ``pairs`` (from ``table_pairs``) and ``loops`` (from ``loops_not_in``) when the caller
     already has them."""
     out = _table_findings(pred)
@@ -185,7 +188,8 @@ def collect_findings(pred: PageAnalysis, gt: PageAnalysis | None, *, hit_max_tok
     if wrapper is not None:
         out.append(Finding("output_wrapper", wrapper.describe(), wrapper.open_start, wrapper.open_end))
     if gt is not None:
-        out += _gt_findings(pred, gt, (pairs or table_pairs(pred, gt))[0])
+        pairs = pairs or table_pairs(pred, gt, normalization=normalization)
+        out += _gt_findings(pred, gt, pairs[0], normalization)
     return sorted(out, key=lambda f: (f.start, f.end, f.category))
 
 

@@ -16,9 +16,11 @@ Unclosed structures, and where they stop (the ``unclosed`` flag is set on each):
   is where the formula is certainly over), else at the end of the page;
 - an HTML table stops at the end of the page, at a blank line followed by something that is not a tag, or
   at a new top-level ``<table>`` opened outside any cell (tables nest only inside cells);
+- a LaTeX table runs to its matching ``\\end{tabular}`` (nested ones counted), else to the end of the page;
 - inline math stops at the end of its paragraph, table cell or pipe-table row. ``$`` follows pandoc: it
   opens only before a non-space and closes only after a non-space and not before a digit; an open ``$``
-  followed by a digit that never closes is a currency sign (``$5``), not math, and is dropped.
+  followed by a digit that never closes is a currency sign (``$5``), not math, and is dropped (a ``\\(`` or
+  ``\\[`` after it opens math as usual).
 A closing ``\\)`` or ``\\]`` with no opening is recorded in ``ParsedPage.stray``.
 
 A page wrapped whole in a code fence (```` ```markdown ```` … ```` ``` ````) is parsed as its content, the

@@ -131,3 +131,19 @@ def test_demo_fixture_agrees_with_omnidocbench(shared_fixtures: Path, tmp_path: 
     assert categories["missing_table"] == []
     assert categories["invented_table"] == ["jiaocaineedrop_jiaocai_needrop_en_3361"]  # a figure read as a table
     assert len(categories["output_wrapper"]) == 9
+    chapter9 = [f["message"] for f in samples["jiaocaineedrop_Chapter9.pdf_46"]["findings"] if f["category"] == "missing_rows"]
+    assert chapter9 == ["table 1 has 5 rows, the ground truth 6 (1 missing), before row 1"]  # the caption row
+
+
+def test_rows_located_as_teds_compares_them() -> None:
+    from rewards import score_page
+
+    gt = ("<table><thead><tr><th colspan=\"2\">Money</th></tr></thead><tbody><tr><td>bill</td><td>n</td></tr>"
+          "<tr><td>$5</td><td>5</td></tr></tbody></table>")
+    pred = "<table><tr><td>bill</td><td>n</td></tr><tr><td>$5</td><td>5</td></tr></table>"
+    found = score_page(pred, gt, table_normalization="omnidocbench").findings
+    assert [(f.category, f.message, f.start, f.end) for f in found] == [
+        ("missing_rows", "table 1 has 2 rows, the ground truth 3 (1 missing), before row 1", 7, 39)]
+    # as written, the header's section tags make every row differ: the whole table is the span
+    found = score_page(pred, gt).findings
+    assert [(f.message, f.start, f.end) for f in found] == [("table 1 has 2 rows, the ground truth 3 (1 missing)", 0, len(pred))]
