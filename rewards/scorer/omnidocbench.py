@@ -11,7 +11,7 @@ against the benchmark with no conversion step:
 - elements in reading order (``order``; an element without one comes after those with one), each a block
   of its own;
 - ``title`` → a ``#`` heading; ``text_block``, ``code_txt``, ``code_txt_caption``, ``reference`` → their
-  ``text``; ``equation_isolated`` → ``$$ latex $$``; ``table`` → its ``html`` (else its ``latex``);
+  ``text`` (inline math ``$ x $`` written ``$x$``); ``equation_isolated`` → ``$$ latex $$``; ``table`` → its ``html`` (else its ``latex``);
 - left out, as OmniDocBench's end-to-end evaluation leaves them out of its scores: elements marked
   ``ignore``, and the categories in ``IGNORED_CATEGORIES`` (captions, footnotes, headers, footers, page
   numbers, algorithm code, equation captions), plus those with no text at all (``figure``, ``abandon``).
@@ -22,10 +22,14 @@ Each problem (not JSON, not a list of pages, a page without an image path, a dup
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
 TEXT_CATEGORIES = ("text_block", "code_txt", "code_txt_caption", "reference")
+# OmniDocBench writes inline math with a space inside each dollar (`$ \frac{2}{17} $`); by pandoc's rule a
+# `$` before a space opens nothing, so the formula would go unseen. Currency (`$10 or $20`) never matches.
+_SPACED_MATH = re.compile(r"\$ ([^$\n]*?[^$\s]) \$")
 # The categories OmniDocBench's end-to-end evaluation matches but then drops from every score
 # (dataset/end2end_dataset.py, the list given to filtered_out_ignore).
 IGNORED_CATEGORIES = ("figure_caption", "figure_footnote", "table_caption", "table_footnote", "code_algorithm",
@@ -44,7 +48,7 @@ def _element_markdown(element: dict) -> str | None:
         text = str(element.get("text") or "").strip()
         return f"# {text}" if text else None
     if category in TEXT_CATEGORIES:
-        text = str(element.get("text") or "").strip()
+        text = _SPACED_MATH.sub(r"$\1$", str(element.get("text") or "").strip())
         return text or None
     if category == "equation_isolated":
         latex = str(element.get("latex") or "").strip().strip("$").strip()

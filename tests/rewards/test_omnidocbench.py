@@ -47,7 +47,7 @@ def element(category: str, order: int | None, **fields) -> dict:
 PAGE = {
     "page_info": {"image_path": "imgs/report.pdf_3.jpg", "page_no": 3},
     "layout_dets": [
-        element("text_block", 3, text="Body text with $x$."),
+        element("text_block", 3, text="Body text with $ x^2 $ and $10."),  # OmniDocBench's spaced inline math
         element("title", 1, text="Heading"),
         element("equation_isolated", 4, latex="$$E = mc^2$$"),
         element("table", 5, html="<table><tr><td>1</td></tr></table>", latex="\\begin{tabular}{l}1\\end{tabular}"),
@@ -64,7 +64,7 @@ PAGE = {
 
 def test_page_markdown_and_id() -> None:
     assert page_id(PAGE) == "report.pdf_3"
-    assert page_markdown(PAGE) == ("# Heading\n\nBody text with $x$.\n\n$$\nE = mc^2\n$$\n\n"
+    assert page_markdown(PAGE) == ("# Heading\n\nBody text with $x^2$ and $10.\n\n$$\nE = mc^2\n$$\n\n"
                                    "<table><tr><td>1</td></tr></table>\n\n[1] A reference.\n")
     latex_only = {"page_info": {"image_path": "a.png"}, "layout_dets": [element("table", 1, latex="\\begin{tabular}")]}
     assert page_markdown(latex_only) == "\\begin{tabular}\n"
