@@ -1,9 +1,12 @@
 """`predict --server` against a scripted local server: outputs, order, retries, errors, bad answers."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 
 import pytest
+from PIL import Image
 from conftest import WIDTHS
 from stub_server import StubServer, free_port
 
@@ -52,7 +55,10 @@ def test_request_is_the_projects_prompt_with_the_sampling_settings(width_pages, 
     from firered_ocr.prompts import OCR_INSTRUCTION
 
     assert body["messages"][0]["content"][1] == {"type": "text", "text": OCR_INSTRUCTION}
-    assert body["messages"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    url = body["messages"][0]["content"][0]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent, Image.open(width_pages / "p1.png") as page:
+        assert sent.convert("RGB").tobytes() == page.convert("RGB").tobytes()  # lossless: the very pixels
     assert {k: body[k] for k in ("model", "max_tokens", "temperature", "stream")} == \
         {"model": "stub-model", "max_tokens": 77, "temperature": 0.0, "stream": False}
     assert "top_p" not in body and "seed" not in body  # greedy: nothing that could make the server sample
