@@ -7,6 +7,7 @@ from pathlib import Path
 from data_prep.dataset.writer import atomic_write
 
 _ROWS = (("pages", "pages"), ("documents", "documents"), ("labelled", "labelled pages"),
+         ("partial", "of which partly labelled (blocks left out): GRPO only"),
          ("unlabelled", "unlabelled pages (no text layer)"), ("tables", "tables"),
          ("merged_cells", "merged cells (colspan/rowspan > 1)"), ("formulas", "formulas (inline + display)"),
          ("chars", "ground-truth characters"), ("augmented", "augmented pages"))
@@ -23,14 +24,14 @@ def render_card(manifest: dict) -> str:
              "(HTML tables with colspan/rowspan, `$…$` and `$$…$$` math).", "",
              "| | train | validation | total |", "|---|---:|---:|---:|"]
     for key, label in _ROWS:
-        lines.append(f"| {label} | {train[key]:,} | {val[key]:,} | {train[key] + val[key]:,} |")
+        if key in train:  # a manifest written before the row existed lacks it
+            lines.append(f"| {label} | {train[key]:,} | {val[key]:,} | {train[key] + val[key]:,} |")
     lines.append("")
     if command == "synth":
         lines.append("Label kind: `exact` (the page was rendered from its ground truth; every page passes "
                      "`rewards.check_table` and `rewards.check_latex`).")
     else:
-        lines.append("Label kind: `silver` (PyMuPDF text in reading order, `find_tables()` as HTML); pages with "
-                     "no text layer are kept with `markdown: null`, `labelled: false`.")
+        lines += _pdf_label_lines(train, val)
     if manifest.get("pages_missing"):
         lines.append(f"\n{manifest['pages_missing']} planned pages are missing (failed or not yet made).")
     errors = manifest.get("errors") or []
@@ -49,6 +50,27 @@ def render_card(manifest: dict) -> str:
               "Image paths are relative to this folder.", "",
               "## Configuration", "", "```json", json.dumps(cfg, indent=2, sort_keys=True), "```", ""]
     return "\n".join(lines)
+
+
+def _pdf_label_lines(train: dict, val: dict) -> list[str]:
+    """What each label kind of a `prep pdfs` dataset is good for, with its page counts."""
+    total = {k: train.get(k, 0) + val.get(k, 0) for k in ("labelled", "partial", "unlabelled")}
+    left_out: dict[str, int] = {}
+    for counts in (train.get("left_out") or {}, val.get("left_out") or {}):
+        for k, v in counts.items():
+            left_out[k] = left_out.get(k, 0) + v
+    what = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(left_out.items())) or "none"
+    return [
+        "Label kinds (`label_kind` in each record; silver labels come from the PDF's text layer: text in reading "
+        "order, tables by PyMuPDF's `find_tables(union=True, refine=True)` as HTML):", "",
+        f"- `silver`: {total['labelled'] - total['partial']:,} pages labelled whole: used by SFT, validation and "
+        "GRPO's ground-truth rewards.",
+        f"- `silver_partial`: {total['partial']:,} pages whose formulas (or tables holding math) could not be "
+        "labelled from the text layer and were left out of the label (`stats.left_out`; blocks left out: "
+        f"{what}). Kept out of the SFT split, since the label would teach the model to skip formulas; kept "
+        "for GRPO, whose label-free rewards need no ground truth.",
+        f"- `null`: {total['unlabelled']:,} pages with no text layer (scanned?), kept with `markdown: null`, "
+        "`labelled: false`; GRPO uses them label-free only with `data.labelled_only: false`."]
 
 
 def write_card(root: Path, manifest: dict) -> None:

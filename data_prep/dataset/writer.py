@@ -141,4 +141,15 @@ def count_records(rows: list[dict]) -> dict:
         "unlabelled": sum(1 for r in rows if not r["labelled"]),
         "augmented": sum(1 for r in rows if r["augment"] is not None),
         **{k: sum(r["stats"][k] for r in rows) for k in ("tables", "merged_cells", "formulas", "chars")},
+        # pages whose label has blocks left out (`prep pdfs`: formulas), and which blocks: kept out of SFT
+        "partial": sum(1 for r in rows if r["label_kind"] == "silver_partial"),
+        "left_out": _sum_counts(r["stats"].get("left_out") or {} for r in rows),
     }
+
+
+def _sum_counts(dicts: Iterable[dict]) -> dict:
+    total: dict[str, int] = {}
+    for d in dicts:
+        for k, v in d.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items()))

@@ -9,8 +9,8 @@ A span is math when
   font (a subset prefix such as `ABCDEF+` is ignored); or
 - its text is symbol-dense: at least two mathematical characters (operators, arrows, Greek letters, math
   alphanumerics) making at least a quarter of its non-space characters; or
-- it holds a replacement character or a private-use code point: a glyph with no Unicode meaning, which in
-  practice is a piece of a big operator or bracket.
+- it holds a replacement character, a private-use code point or a control character: a glyph with no
+  Unicode meaning, which in practice is a piece of a big operator or bracket.
 """
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def is_math_char(ch: str) -> bool:
 
 def is_debris_char(ch: str) -> bool:
     code = ord(ch)
-    return ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or 0xF0000 <= code
+    if ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or 0xF0000 <= code:
+        return True
+    return unicodedata.category(ch) == "Cc" and not ch.isspace()  # e.g. U+0000 from a symbol font's glyph 0
 
 
 def is_math_span(span: dict) -> bool:

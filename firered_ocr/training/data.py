@@ -7,6 +7,12 @@ memory at once) and `markdown` (the ground truth, or None for an unlabelled page
 TRL-style columns both trainers consume: `prompt` (chat messages with the image placeholder) and
 `ground_truth`.
 
+Each page is used for what its label can be trusted for (the record's `label_kind`): `exact` and `silver`
+labels are whole pages and serve SFT, validation and GRPO's ground-truth rewards; a `silver_partial` label
+has blocks left out (formulas whose text layer is debris, see `stats.left_out`), so it would teach SFT to
+skip them: `purpose="sft"` drops such pages and `purpose="grpo"` keeps them with no ground truth, for the
+label-free rewards.
+
 Every problem is checked before training starts and reported with the file and line it comes from: a
 missing image found at step 5,000 of a GPU run is an expensive way to learn about a typo.
 """
@@ -19,6 +25,8 @@ from pathlib import Path
 from firered_ocr.prompts import OCR_INSTRUCTION, build_messages
 
 REQUIRED_KEYS = ("id", "image", "markdown")
+PARTIAL_LABEL_KINDS = frozenset({"silver_partial"})  # a label with blocks left out: no SFT target
+PURPOSES = ("sft", "grpo")
 
 
 class DataError(ValueError):
@@ -76,7 +84,8 @@ def read_records(root: Path, split: str) -> list[dict]:
         image = root / str(rec["image"])
         if not image.is_file():
             raise DataError(f"{image}: image of page {page_id!r} ({path.name} line {lineno}) not found")
-        records.append({"id": page_id, "image": str(image), "markdown": rec["markdown"]})
+        records.append({"id": page_id, "image": str(image), "markdown": rec["markdown"],
+                        "label_kind": rec.get("label_kind")})
     return records
 
 
@@ -91,23 +100,40 @@ def _shrink(example: dict, max_side: int) -> dict:
     return example
 
 
+def select_for(records: list[dict], purpose: str, labelled_only: bool) -> list[dict]:
+    """The pages `purpose` can use: partial labels dropped for "sft", kept without ground truth for "grpo";
+    then, with `labelled_only`, pages without any label (no text layer) dropped."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+    out = []
+    for r in records:
+        if r.get("label_kind") in PARTIAL_LABEL_KINDS:
+            if purpose == "sft":
+                continue
+            r = {**r, "markdown": None, "label_free": True}
+        if labelled_only and r["markdown"] is None and not r.get("label_free"):
+            continue
+        out.append(r)
+    return out
+
+
 def load_split(cfg: DataConfig, split: str, *, max_pages: int | None = None,
-               labelled_only: bool | None = None):
-    """One split as a `datasets.Dataset` with columns id, image (PIL on access), markdown (str or None)."""
+               labelled_only: bool | None = None, purpose: str = "sft"):
+    """One split as a `datasets.Dataset` with columns id, image (PIL on access), markdown (str or None),
+    the pages chosen by `select_for(purpose)`."""
     import datasets
 
     root = Path(cfg.path).expanduser()
-    records = read_records(root, split)
     keep_labelled = cfg.labelled_only if labelled_only is None else labelled_only
-    if keep_labelled:
-        records = [r for r in records if r["markdown"] is not None]
+    records = select_for(read_records(root, split), purpose, keep_labelled)
     limit = max_pages if max_pages is not None else (
         cfg.max_pages if split == cfg.train_split else cfg.max_eval_pages)
     if limit is not None:
         records = records[:limit]
     if not records:
         raise DataError(f"{root / (split + '.jsonl')}: no usable pages"
-                        + (" (every page is unlabelled and labelled_only is set)" if keep_labelled else ""))
+                        + (f" for {purpose} (every page is unlabelled, or partly labelled for sft, and labelled_only is set)"
+                           if keep_labelled else ""))
     features = datasets.Features({"id": datasets.Value("string"), "image": datasets.Image(),
                                   "markdown": datasets.Value("string")})
     ds = datasets.Dataset.from_dict({k: [r[k] for r in records] for k in REQUIRED_KEYS}, features=features)

@@ -254,7 +254,7 @@ def build_trainer(cfg: GRPOStageConfig, train_dataset=None, callbacks: list | No
     path = locate(path)
     processor = load_processor(path)
     if train_dataset is None:
-        train_dataset = load_chat_split(cfg.data, cfg.data.train_split)
+        train_dataset = load_chat_split(cfg.data, cfg.data.train_split, purpose="grpo")  # partial labels: label-free
     metrics = GRPOMetricsLogger(cfg.output_dir, title=f"GRPO {Path(cfg.output_dir).name}", plot=cfg.write_plots)
     all_callbacks = [metrics, *(callbacks or [])]
     budget = TimeBudget(cfg.max_seconds) if cfg.max_seconds is not None else None
