@@ -65,7 +65,8 @@ def _headline(summary: dict) -> list[str]:
         f"mean TEDS: {_fmt(summary['teds'])}; mean TEDS-S: {_fmt(summary['teds_s'])}; "
         f"mean text NED: {_fmt(summary['text_ned'])}",
         f"formula validity: {_fmt(summary['formula_validity'], pct=True)} of {summary['formulas']} formulas; "
-        f"tables: {summary['tables']} predicted, {summary['tables_gt']} in ground truth",
+        f"tables: {summary['tables']} predicted, {summary['tables_gt']} in ground truth; normalised before TEDS "
+        f"as {summary.get('table_normalization', 'pubtabnet')}",
     ]
     if summary["missing_predictions"]:
         lines.append(f"ground-truth pages with no prediction: {len(summary['missing_predictions'])}")

@@ -88,6 +88,7 @@ def test_score_command_reads_omnidocbench_json(tmp_path: Path, capsys: pytest.Ca
     assert f"{gt}: page 3: not an OmniDocBench page (no 'layout_dets' list); skipped" in err
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["table_normalization"] == "omnidocbench" and summary["pages_with_gt"] == 2
+    assert "normalised before TEDS as omnidocbench" in (out / "report.md").read_text(encoding="utf-8")
     samples = {s["id"]: s for s in map(json.loads, (out / "samples.jsonl").read_text(encoding="utf-8").splitlines())}
     assert [f["category"] for f in samples["report.pdf_3"]["findings"]] == ["output_wrapper"]
     assert samples["report.pdf_3"]["text_accuracy"] == 1.0 and samples["report.pdf_3"]["teds"] == 1.0
