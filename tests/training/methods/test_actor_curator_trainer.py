@@ -59,3 +59,16 @@ def test_short_curator_run_updates_the_curator_each_batch_and_logs_its_metrics(t
     assert state["curator"]["updates"] == 1
     u_rows = [r["curator/u_mean"] for r in rows if "curator/u_mean" in r]
     assert u_rows and all(u == u for u in u_rows) and any(u != 0.0 for u in u_rows)  # measured after updates
+
+
+def test_curator_and_curriculum_together_or_a_bad_curator_key_are_refused():
+    from firered_ocr.training.curriculum import CurriculumConfig
+    from firered_ocr.training.grpo import GRPOConfigError, GRPOStageConfig, build_grpo_args
+
+    both = GRPOStageConfig(curator=CuratorConfig(enabled=True), curriculum=CurriculumConfig(enabled=True))
+    with pytest.raises(GRPOConfigError, match="enable one of them"):
+        build_grpo_args(both, [1.0])
+    with pytest.raises(GRPOConfigError, match="grpo.curator.temperature"):
+        build_grpo_args(GRPOStageConfig(curator=CuratorConfig(enabled=True, temperature=0.0)), [1.0])
+    args = build_grpo_args(GRPOStageConfig(curator=CuratorConfig(enabled=True)), [1.0])
+    assert args.ignore_data_skip  # the sampler restores its own position on resume
