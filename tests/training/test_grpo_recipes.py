@@ -1,4 +1,4 @@
-"""Every recipe's `grpo:` section loads and runs one step, with the tiny checkpoint and dataset substituted;
+"""Every recipe's `grpo:` section loads and trains two steps, with the tiny checkpoint and dataset substituted;
 the CLI parses recipes and overrides; the time budget stops a run and still writes a checkpoint."""
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted(p for p in (REPO / "configs").glob("*.yaml")
                  if "grpo" in (yaml.safe_load(p.read_text()) or {}))
 
-# What a 2-core CPU cannot run is replaced; everything else (loss, rewards, LoRA, off-policy switches) is the
-# recipe's own.
+# What a 2-core CPU cannot run is replaced; everything else (loss, rewards, learning rate and schedule, LoRA,
+# off-policy switches) is the recipe's own. Two steps, not one: a recipe with a warmup trains at lr 0 on its
+# first step (the linear warmup starts from 0), so its warmup is cut to one step (see _warmup_override) and the
+# second step runs at the recipe's learning rate.
 CPU_SUBSTITUTES = ["num_generations=2", "per_device_train_batch_size=4", "gradient_accumulation_steps=1",
-                   "max_completion_length=8", "max_steps=1", "use_vllm=false", "bf16=false",
+                   "max_completion_length=8", "max_steps=2", "use_vllm=false", "bf16=false",
                    "gradient_checkpointing=false", "deepspeed=null", "attn_implementation=null",
-                   "report_to=[]", "save_steps=1000", "samples_per_log=0", "write_plots=false",
+                   "report_to=[]", "logging_steps=1", "save_steps=1000", "samples_per_log=0", "write_plots=false",
                    "disable_tqdm=true", "resume=never", "cpu_threads=1", "data.image_max_side=null", "data.max_pages=2"]
 
 
@@ -32,20 +34,53 @@ def test_there_are_grpo_recipes():
     assert {p.name for p in RECIPES} >= {"tiny_cpu.yaml", "qwen3vl_2b_full.yaml", "qwen3vl_2b_lora.yaml"}
 
 
+def _warmup_override(recipe: Path) -> list[str]:
+    warmup = (yaml.safe_load(recipe.read_text())["grpo"] or {}).get("warmup_steps", 0)
+    return ["warmup_steps=1"] if warmup else []
+
+
+def _tensors(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return {k: v for f in sorted(folder.glob("*.safetensors")) for k, v in load_file(str(f)).items()}
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
-def test_recipe_grpo_section_runs_one_step_on_the_tiny_checkpoint(recipe, tiny_model_dir, tiny_dataset_dir,
-                                                                  tmp_path):
+def test_recipe_grpo_section_trains_on_the_tiny_checkpoint(recipe, tiny_model_dir, tiny_dataset_dir, tmp_path):
+    """The recipe's step really trains: the weights move and every reward it configures logs a finite mean."""
+    import math
+
+    import torch
+
     cfg = load_grpo_config(recipe, [f"model={tiny_model_dir}", f"data.path={tiny_dataset_dir}",
-                                    f"output_dir={tmp_path / 'out'}", *CPU_SUBSTITUTES])
+                                    f"output_dir={tmp_path / 'out'}", *CPU_SUBSTITUTES, *_warmup_override(recipe)])
     final = run_grpo(cfg)
-    state = json.loads((tmp_path / "out" / "checkpoint-1" / "trainer_state.json").read_text())
-    assert state["global_step"] == 1
+    state = json.loads((tmp_path / "out" / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
     if cfg.lora.enabled:
-        assert (final / "adapter_config.json").is_file()
         adapter = json.loads((final / "adapter_config.json").read_text())
         assert adapter["r"] == cfg.lora.r
-    else:
-        assert (final / "config.json").is_file()
+        lora_b = {k: v for k, v in _tensors(final).items() if "lora_B" in k}
+        assert lora_b and all(v.abs().sum() > 0 for v in lora_b.values())  # B starts at 0: it moved
+    rows = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2]
+    if not cfg.lora.enabled:
+        before, after = _tensors(tiny_model_dir), _tensors(final)
+        changed = [k for k in before if not torch.equal(before[k], after[k])]
+        if all(r.get("maxrl/success_rate", 1.0) == 0.0 for r in rows if "reward" in r):
+            # MaxRL's advantage is (r - mean) / mean on a success event: a random checkpoint never succeeds,
+            # so every advantage is 0 and the step must leave the weights exactly as they were.
+            assert changed == []
+        else:
+            assert len(changed) > len(before) // 2, f"{len(changed)} of {len(before)} weight tensors changed"
+    steps = [r for r in rows if "reward" in r]  # rollout steps (num_iterations 2 reuses a rollout: no new rewards)
+    assert steps and steps[0]["step"] == 1
+    configured = [name for name, weight in cfg.rewards.items() if weight > 0]
+    for row in steps:
+        for name in configured:
+            value = row.get(f"rewards/{name}/mean")
+            assert isinstance(value, float) and math.isfinite(value), (row["step"], name, value)
+        assert math.isfinite(row["reward"]) and math.isfinite(row["loss"])
 
 
 def test_unknown_keys_and_rewards_are_errors_that_name_them(tmp_path, tiny_model_dir, tiny_dataset_dir):
