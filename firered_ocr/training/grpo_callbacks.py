@@ -7,7 +7,8 @@ from firered_ocr.training.metrics_log import MetricsLogger, plot_curves, read_js
 # What the end-of-run curves show (TRL logs ~60 series; plotting all of them costs tens of seconds on 2 cores).
 CURVE_KEYS = ("loss", "reward", "reward_std", "kl", "entropy", "nll_gt", "clip_ratio/region_mean",
               "completions/mean_length", "completions/clipped_ratio", "groups/zero_variance_frac",
-              "gt/reward_mean", "gt/sampled_reward_mean", "curriculum/max_page_prob", "learning_rate")
+              "gt/reward_mean", "gt/sampled_reward_mean", "curriculum/max_page_prob", "curator/entropy",
+              "curator/u_mean", "curator/loss", "learning_rate")
 
 
 def curve_keys(rows: list[dict]) -> list[str]:
