@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 WRAPPER_INFO = ("markdown", "md", "html", "latex", "tex", "")
-_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*?)[ \t]*$", re.M)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*?)[ \t\r]*$", re.M)  # \r: CRLF
 
 
 @dataclass(frozen=True, slots=True)

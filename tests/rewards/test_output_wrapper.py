@@ -23,6 +23,12 @@ def test_closed_wrapper_is_unwrapped(opening: str) -> None:
     assert len(page.text) == len(md)
 
 
+def test_crlf_wrapper() -> None:
+    md = "```markdown\r\n# A\r\n\r\n" + TABLE + "\r\n```\r\n"
+    page = parse_page(md)
+    assert page.wrapper is not None and page.wrapper.closed and [b.kind for b in page.blocks] == ["text", "html_table"]
+
+
 def test_cut_off_wrapper_is_unwrapped() -> None:
     md = "```markdown\n" + PAGE + "More text"
     page = parse_page(md)
