@@ -9,6 +9,7 @@ under 3 s).
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 
 import pytest
@@ -84,11 +85,32 @@ def test_blocks_are_ordered_disjoint_and_inside_the_page(md: str) -> None:
 @settings(max_examples=40, deadline=None)
 @given(preds=st.lists(page, min_size=1, max_size=4), data=st.data())
 def test_reward_funcs_never_raise(preds: list[str], data: st.DataObject) -> None:
+    """No crash inside any reward: the registry turns an exception into None and logs it (so a run goes on), so
+    a crash shows up here as a logged error, which fails the test."""
     gts = data.draw(st.lists(st.one_of(st.none(), page), min_size=len(preds), max_size=len(preds)))
-    for name, fn in REWARD_FUNCS.items():
-        values = fn(preds, gts)
-        assert len(values) == len(preds)
-        assert all(v is None or 0.0 <= v <= 1.0 for v in values), (name, values)
+    crashes = _LogCollector()
+    logger = logging.getLogger(REWARD_FUNCS_LOGGER)
+    logger.addHandler(crashes)
+    try:
+        for name, fn in REWARD_FUNCS.items():
+            values = fn(preds, gts)
+            assert len(values) == len(preds)
+            assert all(v is None or 0.0 <= v <= 1.0 for v in values), (name, values)
+    finally:
+        logger.removeHandler(crashes)
+    assert not crashes.records, [(r.getMessage(), r.exc_info and repr(r.exc_info[1])) for r in crashes.records]
+
+
+REWARD_FUNCS_LOGGER = "rewards.reward_funcs"
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 cell = st.sampled_from(["<td>1</td>", "<td>22</td>", "<td></td>", "<td>a b</td>", '<td colspan="2">x</td>',
