@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "metric, the GRPO rewards' choice); 'omnidocbench' = as OmniDocBench's evaluation "
                              "does (th as td, no section tags, decoded entities, NFKC, collapsed whitespace). "
                              "Default: omnidocbench with an OmniDocBench .json --gt, else pubtabnet")
-    parser.add_argument("--out", required=True, help="output folder (samples.jsonl, summary.json, report.md/html, PNGs)")
+    parser.add_argument("--out", default="score-out",
+                        help="output folder (samples.jsonl, summary.json, report.md/html, PNGs); default: score-out")
     parser.add_argument("--weight", type=_weights, action="append", default=[], metavar="NAME=VALUE",
                         help="override one component's weight in the total (repeatable); 0 leaves it out")
     parser.add_argument("--worst", type=int, default=10, help="how many of the worst pages the report shows")

@@ -98,6 +98,18 @@ def test_score_command_reads_omnidocbench_json(tmp_path: Path, capsys: pytest.Ca
     assert as_written["table_normalization"] == "pubtabnet" and as_written["teds"] == pytest.approx((1 + (1 - 2 / 6)) / 2)
 
 
+def test_the_one_command_needs_no_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gt = tmp_path / "OmniDocBench.json"
+    gt.write_text(json.dumps([PAGE]), encoding="utf-8")
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    (pred / "report.pdf_3.md").write_text(page_markdown(PAGE), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert firered_ocr(["score", "--gt", str(gt), "--pred", str(pred), "--no-plots", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "score-out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["pages_with_gt"] == 1 and summary["teds"] == 1.0 and summary["text_ned"] == 0.0
+
+
 def test_bad_omnidocbench_json(tmp_path: Path) -> None:
     gt = tmp_path / "gt.json"
     gt.write_text('{"not": "a list"}', encoding="utf-8")
