@@ -52,6 +52,9 @@ def load_pages(path: str | Path, role: str, on_error: Callable[[str], None] | No
 
     if path.is_dir():
         _load_folder(path, result, error)
+    elif is_omnidocbench(path) and role == "pred":
+        error(f"{path}: a .json file is read as OmniDocBench ground truth (--gt); give predictions as a folder "
+              f"of .md files or a .jsonl file")
     elif is_omnidocbench(path):
         for page_id, text, where in read_omnidocbench(path, error):
             _add(result, PageInput(page_id, text, where), error)

@@ -120,6 +120,10 @@ def test_bad_omnidocbench_json(tmp_path: Path) -> None:
     errors.clear()
     score_corpus(tmp_path, gt, tmp_path / "out", plots=False, progress=False, on_error=errors.append)
     assert any(e.startswith(f"{gt}: malformed JSON") for e in errors)
+    errors.clear()
+    score_corpus(gt, None, tmp_path / "out", plots=False, progress=False, on_error=errors.append)
+    assert errors == [f"{gt}: a .json file is read as OmniDocBench ground truth (--gt); give predictions as a "
+                      "folder of .md files or a .jsonl file"]
 
 
 # ------------------------------------------------------------------ the shared fixture: real outputs
