@@ -143,6 +143,11 @@ def test_demo_fixture_agrees_with_omnidocbench(shared_fixtures: Path, tmp_path: 
         key = (ref["pred_idx"][0], ref["gt_idx"][0])
         assert key in ours, (ref["img_id"], key, ours)  # every table OmniDocBench pairs, we pair the same way
         assert ours[key] == pytest.approx(ref["metric"]["TEDS"], abs=1e-9), ref["img_id"]
+    structure: dict[str, list[float]] = {}  # TEDS-S: each page's mean over its tables (pages pair one way here)
+    for ref in reference:
+        structure.setdefault(ref["img_id"].rsplit(".", 1)[0], []).append(ref["metric"]["TEDS_structure_only"])
+    for pid, values in structure.items():
+        assert samples[pid]["teds_s"] == pytest.approx(sum(values) / len(values), abs=1e-9), pid
     categories = {c: sorted(i for i, s in samples.items() if any(f["category"] == c for f in s["findings"]))
                   for c in ("missing_table", "invented_table", "output_wrapper")}
     assert categories["missing_table"] == []
