@@ -60,7 +60,7 @@ def test_gamma_weights_on_hand_values():
 
 def test_vespo_loss_under_reuse_equals_the_hand_computed_objective(tiny_model_dir, tiny_dataset_dir, tmp_path):
     cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "out", rewards={"length": 1.0}, loss_type="vespo",
-                    num_iterations=2, max_steps=2, learning_rate=5e-2)
+                    num_iterations=2, max_steps=2, learning_rate=1e-4)
     trainer, _ = build_trainer(cfg, reward_registry=FAKE_REGISTRY)
     seen = []
     compute_loss = trainer._compute_loss
@@ -77,7 +77,9 @@ def test_vespo_loss_under_reuse_equals_the_hand_computed_objective(tiny_model_di
     (first, first_hand, first_reinforce, first_ws, adv), (second, second_hand, second_reinforce, second_ws, _) = seen
     assert max(abs(w - 1) for w in first_ws) < 1e-5  # the first update is on-policy: W = 1
     assert max(abs(w - 1) for w in second_ws) > 1e-3  # the reuse: W away from 1
-    assert any(a > 0 for a in adv) and any(a < 0 for a in adv)  # both (k, lambda) pairs are used
+    # both (k, lambda) pairs act where phi is far from 0 (a large step makes W huge or tiny, phi ~ 0 everywhere)
+    assert any(0.5 < w < 3 and abs(w - 1) > 0.1 for w, a in zip(second_ws, adv) if a > 0)
+    assert any(0.2 < w < 3 and abs(w - 1) > 0.1 for w, a in zip(second_ws, adv) if a < 0)
     assert first == pytest.approx(first_hand, rel=1e-5, abs=1e-7)
     assert first_hand == pytest.approx(first_reinforce, rel=1e-5, abs=1e-7)  # W = 1: phi = 1
     assert second == pytest.approx(second_hand, rel=1e-5, abs=1e-7)
