@@ -169,6 +169,10 @@ def build_grpo_args(cfg: GRPOStageConfig, reward_weights: list[float]):
 
     if cfg.advantage not in ADVANTAGES:
         raise GRPOConfigError(f"grpo.advantage: one of {', '.join(ADVANTAGES)}, not {cfg.advantage!r}")
+    if cfg.advantage != "grpo" and cfg.multi_objective_aggregation != "sum_then_normalize":
+        raise GRPOConfigError(f"grpo.multi_objective_aggregation: {cfg.multi_objective_aggregation} shapes only "
+                              f"TRL's GRPO advantages; advantage: {cfg.advantage} computes its own, so it would be "
+                              f"ignored (leave it at sum_then_normalize)")
     vespo_problem = vespo_vllm_problem(cfg.loss_type, cfg.use_vllm, cfg.trl_args)
     if vespo_problem:
         raise GRPOConfigError(vespo_problem)

@@ -72,3 +72,6 @@ def test_bad_advantage_settings_are_errors_naming_the_key(tiny_model_dir, tiny_d
     with pytest.raises(GRPOConfigError, match="grpo.maxrl.success: teds not among the configured rewards"):
         build_trainer(small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path, rewards=REWARDS, advantage="maxrl",
                                 maxrl=MaxRLConfig(success={"teds": 0.9})), reward_registry=REGISTRY)
+    with pytest.raises(GRPOConfigError, match="grpo.multi_objective_aggregation: normalize_then_sum shapes only"):
+        build_trainer(small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path, rewards=REWARDS, advantage="prosper",
+                                multi_objective_aggregation="normalize_then_sum"), reward_registry=REGISTRY)
