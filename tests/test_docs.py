@@ -145,6 +145,12 @@ def option_strings(parser: argparse.ArgumentParser) -> set[str]:
     return {s for action in parser._actions for s in action.option_strings}
 
 
+# `firered-ocr` where it is the command run (line start, after `$ `, a path such as `.venv/bin/`, `&&`, `;`, a
+# pipe or `$(`), not an argument (`--served-model-name firered-ocr`); or `-m firered_ocr[.cli]` under a launcher.
+COMMAND = re.compile(r"(?:(?:^|&&|;|\||\$\()\s*(?:\$\s+)?(?:[\w.~-]*/)*firered-ocr|\s-m\s+firered_ocr(?:\.cli)?)"
+                     r"(?:\s+(.*)|$)")
+
+
 def commands_in(page: Path) -> list[tuple[int, str]]:
     """Every `firered-ocr …` (or `-m firered_ocr.cli …`) command line shown on the page."""
     prose, code = split_code(page.read_text(encoding="utf-8"))
@@ -159,15 +165,14 @@ def commands_in(page: Path) -> list[tuple[int, str]]:
             continue
         text = joined.split(" #")[0]
         joined = ""
-        for m in re.finditer(r"(?:^|[\s(])(?:firered-ocr|-m firered_ocr(?:\.cli)?)\s(.*)", text):
-            found.append((start, m.group(1)))
-            break
+        m = COMMAND.search(text)
+        if m:
+            found.append((start, (m.group(1) or "").strip()))
     for n, line in prose:
         for m in CODE_SPAN.finditer(line):
-            span = m.group(2).strip()
-            m2 = re.search(r"(?:^|\s)(?:firered-ocr|-m firered_ocr(?:\.cli)?)(?:\s(.*)|$)", span)
+            m2 = COMMAND.search(m.group(2).strip())
             if m2:
-                found.append((n, m2.group(1) or ""))
+                found.append((n, (m2.group(1) or "").strip()))
     return found
 
 
@@ -211,7 +216,10 @@ def test_commands_exist_in_the_cli():
 
 def stage_overrides(command: str) -> tuple[str, str | None, list[str]] | None:
     """(stage, --config file, key=value overrides) of an `sft` / `grpo` command, else None."""
-    tokens = [t.strip("[]") for t in command.split()]
+    try:
+        tokens = [t.strip("[]") for t in shlex.split(command)]
+    except ValueError:
+        tokens = [t.strip("[]") for t in command.split()]
     if not tokens or tokens[0] not in ("sft", "grpo"):
         return None
     config = tokens[tokens.index("--config") + 1] if "--config" in tokens[:-1] else None
@@ -321,6 +329,17 @@ def test_checker_catches_a_bad_flag_and_a_bad_sub_command():
     assert command_problems(root, "prep synth --workerz 2") == ["firered-ocr prep synth has no option --workerz"]
     assert "has no sub-command 'serve'" in command_problems(root, "serve --port 1")[0]
 
+
+
+def test_commands_are_found_where_firered_ocr_is_the_command(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text("```bash\nfirered-ocr predict x --out y\n.venv/bin/firered-ocr score --pred p\n"
+                    "vllm serve m --served-model-name firered-ocr --port 8000\n"
+                    "accelerate launch --config_file c.yaml -m firered_ocr.cli sft --config r.yaml\n"
+                    "make demo && firered-ocr app   # comment\n```\n"
+                    "Run `firered-ocr demo --smoke`, not `--model firered-ocr`.\n", encoding="utf-8")
+    assert commands_in(page) == [(2, "predict x --out y"), (3, "score --pred p"),
+                                 (5, "sft --config r.yaml"), (6, "app"), (8, "demo --smoke")]
 
 
 def test_checker_catches_a_bad_recipe_key():
