@@ -77,7 +77,7 @@ def page_tables(page: pymupdf.Page, words: list[tuple], *, engine: str = "union_
     if engine == "lines":
         found = ruled
     else:
-        found = [from_engine(f) for f in page.find_tables(union=True, refine=True).tables]
+        found = [from_engine(f) for f in page.find_tables(union=True, refine=True, use_layout=False).tables]
     boxes = [c.rect for t in ruled if t is not None for c in t.cells if c.rowspan > 1 or c.colspan > 1]
     out = []
     for table in found:
