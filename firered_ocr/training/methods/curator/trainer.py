@@ -21,6 +21,7 @@ log-probabilities), and the curator's own forward/backward passes, which are neg
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 from transformers import TrainerCallback
@@ -97,10 +98,12 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
         if block is None or block["pages"] != pages:
             raise RuntimeError(f"curator: the rollout's pages {pages} are not the drawn block "
                                f"{None if block is None else block['pages']}")
+        started = time.perf_counter()
         old = output.get("old_per_token_logps")
         self._unmeasured.append({"block": block, "batch": output,
                                  "old": old.detach() if old is not None else self.policy_logps(output)})
         metrics = self._metrics["train"]
+        metrics["curator/rollout_logps_seconds"].append(time.perf_counter() - started)  # 0 if TRL has them
         metrics["curator/entropy"].append(block["entropy"])
         metrics["curator/p_sampled_mean"].append(block["p_sampled"].mean().item())
         chosen = self.raw_features[torch.tensor(pages)]
@@ -116,6 +119,7 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
             self._measure(self._unmeasured.pop(0))
 
     def _measure(self, pending: dict) -> None:
+        started = time.perf_counter()
         batch = pending["batch"]
         mask = batch["completion_mask"] if "tool_mask" not in batch else batch["completion_mask"] * batch["tool_mask"]
         ratios = sequence_ratios(self.policy_logps(batch).double(), pending["old"].double(), mask)
@@ -132,6 +136,7 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
             metrics[key].append(value)
         metrics["curator/u_mean"].append(u.mean().item())
         metrics["curator/ratio_dev"].append((all_ratios - 1).abs().mean().item())
+        metrics["curator/measure_seconds"].append(time.perf_counter() - started)  # forward + curator step
 
     # ------------------------------------------------------------------ checkpoints
     def _save_checkpoint(self, model, trial):
