@@ -159,3 +159,17 @@ def test_bad_curator_settings_are_refused_with_the_key_named():
         CuratorConfig(enabled=True, alpha=0.0).check()
     with pytest.raises(ValueError, match="grpo.curator.pool_factor"):
         CuratorConfig(enabled=True, pool_factor=0.5).check()
+
+
+def test_frozen_embedding_rows_follow_the_page_ids_and_a_missing_page_is_named(tmp_path):
+    import numpy as np
+
+    from firered_ocr.training.methods.curator.features import load_embedding
+
+    path = tmp_path / "emb.npz"
+    np.savez(path, ids=np.array(["b", "a", "c"]), vectors=np.array([[2.0, 0.0], [1.0, 1.0], [3.0, 3.0]]))
+    torch.testing.assert_close(load_embedding(path, ["a", "b"]), torch.tensor([[1.0, 1.0], [2.0, 0.0]], dtype=D))
+    with pytest.raises(ValueError, match=r"no embedding for page 'z' \(1 training pages missing\)"):
+        load_embedding(path, ["a", "z"])
+    with pytest.raises(FileNotFoundError, match="curator.embedding"):
+        load_embedding(tmp_path / "none.npz", ["a"])

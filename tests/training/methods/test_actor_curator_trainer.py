@@ -14,14 +14,21 @@ from firered_ocr.training.methods.curator.config import CuratorConfig  # noqa: E
 
 
 def test_rollout_is_the_drawn_block_and_u_is_zero_before_any_update(tiny_model_dir, tiny_dataset_dir, tmp_path):
+    import numpy as np
     from grpo_support import FAKE_REGISTRY, first_rollout, small_cfg
 
     from firered_ocr.training.grpo import build_trainer
+    from firered_ocr.training.methods.curator.features import FEATURE_NAMES
 
+    ids = [f"train-{i:04d}" for i in range(8)]  # the tiny dataset's first 8 pages, plus one it does not use
+    np.savez(tmp_path / "emb.npz", ids=np.array(ids[::-1] + ["other"]), vectors=np.arange(18.0).reshape(9, 2))
     cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "out", rewards={"length": 1.0},
                     data=DataConfig(path=str(tiny_dataset_dir), max_pages=8),
-                    curator=CuratorConfig(enabled=True, pool_factor=2.0))
+                    curator=CuratorConfig(enabled=True, pool_factor=2.0, embedding=str(tmp_path / "emb.npz")))
     trainer, _ = build_trainer(cfg, reward_registry=FAKE_REGISTRY)
+    assert trainer.curator.features.shape == (8, len(FEATURE_NAMES) + 2)  # the frozen embedding appended
+    emb = trainer.curator.features[:, -2]  # standardised: page 0 had the largest value (row 7 of the file)
+    assert emb.argmax().item() == 0 and emb.argmin().item() == 7
     batch, _ = first_rollout(trainer)
     (pending,) = trainer._unmeasured
     g = trainer.num_generations

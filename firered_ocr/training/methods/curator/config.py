@@ -22,6 +22,9 @@ class CuratorConfig:
     learning_rate: float = 3e-3  # Adam on the curator (ours; the fork's 1e-6 is for a 0.6B language-model curator)
     hidden_size: int = 32  # one hidden layer of this width; 0 = a linear scorer
     seed: int = 0  # curator weights and its sampling stream (identical on every rank)
+    # Optional frozen page embedding appended to the features: an .npz with `ids` (page ids) and `vectors`
+    # (one row per id), e.g. a frozen vision encoder's pooled page embedding computed offline. None = none.
+    embedding: str | None = None
 
     def check(self) -> None:
         """Raise ValueError naming the key for values that cannot work."""

@@ -92,3 +92,27 @@ def page_features(dataset, data_path: str | Path = "", split: str = "train") -> 
     rows = [page_feature_row(records.get(str(pid), {}), md, _image_size(img))
             for pid, md, img in zip(dataset["id"], dataset[gt_column], images)]
     return torch.tensor(rows, dtype=torch.float64)
+
+
+def load_embedding(path: str | Path, page_ids: list[str]) -> torch.Tensor:
+    """(pages, d) float64 rows of a frozen embedding file for `page_ids`, in that order.
+
+    The file is an .npz with `ids` (page ids, strings) and `vectors` (len(ids) x d). Every training page must
+    have a row: a missing one is an error naming the file and the page, not a silent zero."""
+    import numpy as np
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: curator.embedding file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            ids, vectors = [str(i) for i in data["ids"]], np.asarray(data["vectors"], dtype=np.float64)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not an .npz with 'ids' and 'vectors' arrays ({exc})") from None
+    if vectors.ndim != 2 or vectors.shape[0] != len(ids):
+        raise ValueError(f"{path}: 'vectors' must have one row per id ({len(ids)} ids, shape {vectors.shape})")
+    row = {pid: i for i, pid in enumerate(ids)}
+    missing = [pid for pid in page_ids if pid not in row]
+    if missing:
+        raise ValueError(f"{path}: no embedding for page {missing[0]!r} ({len(missing)} training pages missing)")
+    return torch.from_numpy(vectors[[row[pid] for pid in page_ids]])

@@ -29,7 +29,7 @@ from transformers import TrainerCallback
 from firered_ocr.training.grpo_trainer import ROW_INDEX, FireRedGRPOTrainer
 from firered_ocr.training.methods.curator.config import CuratorConfig
 from firered_ocr.training.methods.curator.curator import Curator
-from firered_ocr.training.methods.curator.features import BINARY, FEATURE_NAMES, standardise
+from firered_ocr.training.methods.curator.features import BINARY, FEATURE_NAMES, load_embedding, standardise
 from firered_ocr.training.methods.curator.objective import improvement, sequence_ratios
 from firered_ocr.training.methods.curator.sampler import CuratorSampler
 
@@ -56,7 +56,11 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
         if page_features.shape[0] != len(self.train_dataset):
             raise ValueError(f"curator: {page_features.shape[0]} feature rows for {len(self.train_dataset)} pages")
         self.raw_features = page_features.to(torch.float64)
-        self.curator = Curator(standardise(self.raw_features), curator)
+        table = self.raw_features
+        if curator.embedding:  # frozen: appended columns, standardised like the counts
+            table = torch.cat([table, load_embedding(curator.embedding, [str(i) for i in self.train_dataset["id"]])],
+                              dim=1)
+        self.curator = Curator(standardise(table), curator)
         self.page_sampler: CuratorSampler | None = None
         self._pending_sampler_state: dict | None = None
         self._unmeasured: list[dict] = []  # rolled-out batches whose updates are not finished yet
