@@ -45,6 +45,7 @@ def test_math_fonts_and_symbol_dense_spans():
     assert all(is_math_font(f) for f in ("ABCDEF+CMMI10", "CMSY7", "CMEX10", "MSBM10", "STIXTwoMath-Regular",
                                          "Cambria Math", "LatinModernMath-Regular", "XITSMath"))
     assert not any(is_math_font(f) for f in ("CMR10", "Times-Roman", "ABCDEF+Calibri", "STIXGeneral"))
+    assert is_math_span({"font": "ABCDEF+CMMI10", "text": "E"})  # one letter, known only by its font
     assert is_math_span({"font": "Times-Roman", "text": "∑ α ≤ β"})
     assert is_math_span({"font": "Times-Roman", "text": "f(x) \ufffd"})  # a big bracket with no Unicode
     assert not is_math_span({"font": "Times-Roman", "text": "costs rose 5% (≈ 3 points) in 2024"})
