@@ -53,6 +53,7 @@ def test_short_curator_run_updates_the_curator_each_batch_and_logs_its_metrics(t
     out = tmp_path / "run"
     cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, out, rewards={"length": 1.0}, max_steps=3, save_steps=3,
                     data=DataConfig(path=str(tiny_dataset_dir), max_pages=8), num_iterations=2,
+                    gt_in_group=True, skip_zero_variance_groups=True,  # the other options still compose
                     curator=CuratorConfig(enabled=True, pool_factor=2.0), write_plots=False)
     run_grpo(cfg, reward_registry=FAKE_REGISTRY)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
