@@ -36,6 +36,7 @@ class PageChunk:
     augment: bool
     seed: int
     out: Path
+    table_engine: str = "union_refine"
 
     def page_id(self, page: int) -> str:
         return f"{self.base_id}-p{page:05d}"
@@ -98,7 +99,7 @@ def process_chunk(chunk: PageChunk) -> WorkResult:
             page_id = chunk.page_id(number)
             try:
                 page = doc[number]
-                label = silver_page(page)
+                label = silver_page(page, table_engine=chunk.table_engine)
                 pix = page.get_pixmap(dpi=chunk.dpi, alpha=False)
             except Exception as exc:  # a broken page must not stop the file's other pages
                 result.errors.append(f"error: {chunk.path}: page {number}: {_one_line(exc)}")
@@ -136,7 +137,7 @@ def run_pdfs(cfg: PdfRunConfig) -> int:
             continue
         for start in range(0, count, CHUNK_PAGES):
             pages = tuple(range(start, min(count, start + CHUNK_PAGES)))
-            chunks.append(PageChunk(path, base_id, pages, cfg.dpi, cfg.augment, cfg.seed, cfg.out))
+            chunks.append(PageChunk(path, base_id, pages, cfg.dpi, cfg.augment, cfg.seed, cfg.out, cfg.table_engine))
     for line in errors:
         print(line, file=sys.stderr)
     pending = [c for c in chunks if not all(out.is_done(c.page_id(p)) for p in c.pages)]

@@ -60,7 +60,7 @@ def has_text_layer(page: pymupdf.Page) -> bool:
     return bool(page.get_text("text", flags=_FLAGS).strip())
 
 
-def silver_page(page: pymupdf.Page) -> SilverPage:
+def silver_page(page: pymupdf.Page, table_engine: str = "union_refine") -> SilverPage:
     if not has_text_layer(page):
         return SilverPage(None, 0, 0)
     words = page.get_text("words", flags=_FLAGS)
@@ -71,7 +71,7 @@ def silver_page(page: pymupdf.Page) -> SilverPage:
     merged = 0
     math_rects = [pymupdf.Rect(s["bbox"]) for b in blocks for line in b["lines"] for s in line["spans"]
                   if is_math_span(s)]
-    for table in page_tables(page, words):
+    for table in page_tables(page, words, engine=table_engine):
         table_rects.append(table.bbox)  # its words are no paragraph text, kept or not
         if any(_center_in(r, table.bbox) for r in math_rects):
             left_out["table_with_math"] += 1

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pymupdf
 
+from data_prep.config import TABLE_ENGINES
+
 _BUCKET = 12.0  # points: about one line of table text, so a cell looks at a handful of buckets
 
 
@@ -60,7 +62,7 @@ def escape_cell(text: str) -> str:
     return html_lib.escape(text, quote=False).replace("$", r"\$")
 
 
-ENGINES = ("union_refine", "lines")
+ENGINES = TABLE_ENGINES
 
 
 def page_tables(page: pymupdf.Page, words: list[tuple], *, engine: str = "union_refine",

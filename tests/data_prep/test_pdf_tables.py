@@ -6,7 +6,14 @@ import pymupdf
 import pytest
 
 from data_prep.pdfs.silver_labels import silver_page
-from data_prep.pdfs.tables import Cell, PageTable, WordIndex, fill_text, page_tables, split_merged_columns
+from data_prep.pdfs.tables import (
+    Cell,
+    PageTable,
+    WordIndex,
+    fill_text,
+    page_tables,
+    split_merged_columns,
+)
 
 _ROWS = [["Region", "2023", "2024", "Change"], ["North", "1,204", "1,388", "+15.3%"],
          ["South", "987", "1,012", "+2.5%"], ["East", "2,310", "2,145", "-7.1%"], ["West", "455", "502", "+10.3%"]]
@@ -105,3 +112,15 @@ def test_icdar2013_mean_teds_and_none_missed(shared_fixtures):
     assert result.missed == 0
     assert result.mean_teds >= 0.90
     assert round(result.mean_teds, 3) == 0.934
+
+
+def test_table_engine_option_and_no_mixing_in_one_folder(tmp_path, prep, jsonl, capsys):
+    page = _page(_html(_ROWS), _STYLES["unruled"])
+    page.parent.save(tmp_path / "unruled.pdf")
+    out = tmp_path / "ds"
+    assert prep("pdfs", tmp_path / "unruled.pdf", "--out", out, "--val-fraction", 0, "--table-engine", "lines") == 0
+    assert jsonl(out / "train.jsonl")[0]["stats"]["tables"] == 0  # the ruling-line finder sees no table
+    assert prep("pdfs", tmp_path / "unruled.pdf", "--out", out, "--val-fraction", 0) == 2
+    assert "table_engine differ" in capsys.readouterr().err
+    assert prep("pdfs", tmp_path / "unruled.pdf", "--out", tmp_path / "ds2", "--val-fraction", 0) == 0
+    assert jsonl(tmp_path / "ds2" / "train.jsonl")[0]["markdown"].endswith(_html(_ROWS))
