@@ -4,13 +4,14 @@ A TeX formula in a PDF is glyphs placed one by one in math fonts; its text layer
 `f0(q) = 1 eq/TB −1 (3)`, with `�` or private-use code points for big brackets and radicals. No text-layer
 method turns that back into LaTeX, so the labeller's job is to know where it is and keep it out of the label.
 A span is math when
-- its font is a math font: TeX's Computer Modern / AMS math, symbol and extension fonts (CMMI, CMSY, CMEX,
+- its font is a math font and it holds a letter, digit, symbol or control character: TeX's Computer Modern / AMS math, symbol and extension fonts (CMMI, CMSY, CMEX,
   CMBSY, MSBM, MSAM, the Euler and RSFS fonts), Latin Modern / STIX / XITS / Cambria / any OpenType `*Math`
   font (a subset prefix such as `ABCDEF+` is ignored); or
 - its text is symbol-dense: at least two mathematical characters (operators, arrows, Greek letters, math
   alphanumerics) making at least a quarter of its non-space characters; or
-- it holds a replacement character, a private-use code point or a control character: a glyph with no
-  Unicode meaning, which in practice is a piece of a big operator or bracket.
+- it holds a replacement character or a private-use code point: a glyph with no Unicode meaning, which in
+  practice is a piece of a big operator or bracket.
+Punctuation alone in a math font (TeX's dot leaders in a table of contents, list bullets) is not math.
 """
 from __future__ import annotations
 
@@ -43,9 +44,7 @@ def is_math_char(ch: str) -> bool:
 
 def is_debris_char(ch: str) -> bool:
     code = ord(ch)
-    if ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or 0xF0000 <= code:
-        return True
-    return unicodedata.category(ch) == "Cc" and not ch.isspace()  # e.g. U+0000 from a symbol font's glyph 0
+    return ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or 0xF0000 <= code
 
 
 def is_math_span(span: dict) -> bool:
@@ -53,7 +52,8 @@ def is_math_span(span: dict) -> bool:
     if not text.strip():
         return False
     if is_math_font(span.get("font", "")):
-        return True
+        # TeX sets dot leaders, bullets and the copyright circle in math fonts too: punctuation alone is no formula
+        return any(unicodedata.category(c)[0] in "LNSC" or is_debris_char(c) for c in text if not c.isspace())
     if any(is_debris_char(c) for c in text):
         return True
     visible = [c for c in text if not c.isspace()]

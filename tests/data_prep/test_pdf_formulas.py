@@ -49,6 +49,11 @@ def test_math_fonts_and_symbol_dense_spans():
     assert is_math_span({"font": "Times-Roman", "text": "∑ α ≤ β"})
     assert is_math_span({"font": "Times-Roman", "text": "f(x) \ufffd"})  # a big bracket with no Unicode
     assert not is_math_span({"font": "Times-Roman", "text": "costs rose 5% (≈ 3 points) in 2024"})
+    # Seen on real pages: TeX's table-of-contents leaders and bullets in math fonts, a stray control
+    # character in a text font (ICDAR eu-018): none of them is a formula.
+    assert not is_math_span({"font": "CMMI10", "text": " . . . . . . . ."})
+    assert not is_math_span({"font": "CMSY10", "text": "•"})
+    assert not is_math_span({"font": "MyriadPro-Regular", "text": "1. \x07Only data specified as fresh"})
 
 
 @pytest.mark.parametrize("lines, joined", [
