@@ -18,6 +18,7 @@ import base64
 import dataclasses
 import io
 import os
+import re
 
 import httpx
 
@@ -25,6 +26,11 @@ from firered_ocr.prompts import OCR_INSTRUCTION
 
 API_KEY_ENV = "FIRERED_OCR_API_KEY"  # a bearer token for servers that want one (hosted endpoints)
 RETRY_STATUSES = {408, 429}  # besides every 5xx: the server is busy or restarting, not refusing the page
+# Qwen's special tokens. The in-process engine decodes with skip_special_tokens; servers need not (transformers
+# serve 5.25 passed `<|im_start|>` through in the content, measured with the tiny checkpoint), so they are
+# removed here. None of them can be part of a page in the output convention.
+QWEN_SPECIAL_TOKENS = re.compile(r"<\|(?:endoftext|im_start|im_end|object_ref_start|object_ref_end|box_start|box_end|"
+                                 r"quad_start|quad_end|vision_start|vision_end|vision_pad|image_pad|video_pad)\|>")
 
 
 @dataclasses.dataclass
@@ -101,7 +107,7 @@ def parse_answer(payload) -> tuple[str, int, bool]:
         n_tokens = tokens if truncated or tokens == 0 else tokens - 1
     else:
         n_tokens = -1  # the server did not say
-    return content.strip("\n"), n_tokens, truncated
+    return QWEN_SPECIAL_TOKENS.sub("", content).strip("\n"), n_tokens, truncated
 
 
 def _headers() -> dict:

@@ -162,6 +162,8 @@ def test_parse_answer_and_request_units():
     cut = {"choices": [{"message": {"content": "a"}, "finish_reason": "length"}], "usage": {"completion_tokens": 3}}
     assert parse_answer(cut) == ("a", 3, True)
     assert parse_answer({"choices": [{"message": {"content": None}, "finish_reason": "stop"}]}) == ("", -1, False)
+    leaked = {"choices": [{"message": {"content": "a<|im_start|>b<|endoftext|>\n<|im_end|>"}, "finish_reason": "stop"}]}
+    assert parse_answer(leaked)[0] == "ab"  # as the in-process engine's skip_special_tokens decode
     for bad in ([], "x", {"choices": []}, {"choices": ["x"]},
                 {"choices": [{"message": {"content": "a"}, "finish_reason": "abort"}]}):
         with pytest.raises(PageError):
