@@ -29,7 +29,7 @@ def test_rollout_is_the_drawn_block_and_u_is_zero_before_any_update(tiny_model_d
     assert trainer.curator.features.shape == (8, len(FEATURE_NAMES) + 2)  # the frozen embedding appended
     emb = trainer.curator.features[:, -2]  # standardised: page 0 had the largest value (row 7 of the file)
     assert emb.argmax().item() == 0 and emb.argmin().item() == 7
-    batch, _ = first_rollout(trainer)
+    batch, out = first_rollout(trainer)
     (pending,) = trainer._unmeasured
     g = trainer.num_generations
     assert pending["block"]["pages"] == [row["row_index"] for row in batch[::g]]
@@ -37,6 +37,11 @@ def test_rollout_is_the_drawn_block_and_u_is_zero_before_any_update(tiny_model_d
     metrics = trainer._metrics["train"]
     assert metrics["curator/p_sampled_mean"][-1] == pytest.approx(pending["block"]["p_sampled"].mean().item())
     assert metrics["curator/share/tables"][-1] == 1.0  # every tiny page holds one table
+    # On-policy: the rollout log-probabilities come from the loss's own forward pass (none yet: unknown).
+    assert pending["old"].isnan().all()
+    loss_inputs = {k: v for k, v in out.items()}
+    trainer._compute_loss(trainer.model, loss_inputs)  # the whole batch as one micro-batch
+    assert not pending["old"].isnan().any()
     # No update happened: the policy is the rollout policy, every sequence ratio is 1, so u = 0 exactly.
     trainer._measure(pending)
     assert metrics["curator/u_mean"][-1] == 0.0 and metrics["curator/ratio_dev"][-1] == 0.0

@@ -6,17 +6,18 @@ The loop per generation batch (arXiv 2602.20532, section "Actor-Curator"; our pl
    probabilities (TRL's RepeatSampler layout).
 2. `_generate_and_score_completions` (TRL) rolls the chosen pages out and scores them. The log-probabilities
    of the completions under the rollout policy are kept: TRL's own `old_per_token_logps` when it computes
-   them (num_iterations > 1, more steps_per_generation than gradient accumulation steps, vLLM correction);
-   otherwise one no-grad forward pass here, the same call TRL would make.
-3. The actor trains on the batch as usual (TRL).
+   them (num_iterations > 1, more steps_per_generation than gradient accumulation steps, vLLM correction).
+3. The actor trains on the batch as usual (TRL). When TRL kept no old log-probabilities, the training is
+   on-policy and each row's loss forward pass precedes every optimizer step on the batch: its detached
+   log-probabilities are the rollout policy's, and are captured there at no cost.
 4. After the optimizer step that ends the batch's last reuse (a callback's `on_step_end`, so before any
    checkpoint of that step is written), one no-grad forward pass gives the log-probabilities under the
    updated policy; each chosen page's improvement u(x) = (1/G) sum_i A_i (s_i - 1) is computed over the
    gathered groups (identical on every rank) and the curator takes its clipped, importance-weighted step on
    its replay buffer.
 
-So the method costs one extra forward pass of each generation batch (two when TRL keeps no old
-log-probabilities), and the curator's own forward/backward passes, which are negligible (a tiny MLP).
+So the method costs one extra no-grad forward pass of each generation batch, and the curator's own
+forward/backward passes, which are negligible (a tiny MLP).
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
         self.page_sampler: CuratorSampler | None = None
         self._pending_sampler_state: dict | None = None
         self._unmeasured: list[dict] = []  # rolled-out batches whose updates are not finished yet
+        self._capture_rows: torch.Tensor | None = None  # rows whose loss forward pass gives rollout log-probs
         self.add_callback(_MeasureAfterUpdate(self))
 
     # ------------------------------------------------------------------ sampling
@@ -102,18 +104,39 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
         if block is None or block["pages"] != pages:
             raise RuntimeError(f"curator: the rollout's pages {pages} are not the drawn block "
                                f"{None if block is None else block['pages']}")
-        started = time.perf_counter()
         old = output.get("old_per_token_logps")
-        self._unmeasured.append({"block": block, "batch": output,
-                                 "old": old.detach() if old is not None else self.policy_logps(output)})
+        if old is None:
+            # On-policy (TRL keeps no old log-probabilities): the loss's forward pass of each row comes before
+            # any optimizer step on this batch, so its detached log-probabilities are the rollout policy's.
+            # They are captured there (`_get_per_token_logps_and_entropies`), row by row, instead of paying
+            # for a forward pass here; `curator_row` follows each row through TRL's shuffle and split.
+            ids = output["completion_ids"]
+            output["curator_row"] = torch.arange(ids.size(0), device=ids.device)
+            old = torch.full(ids.shape, float("nan"), dtype=torch.float64, device=ids.device)
+        self._unmeasured.append({"block": block, "batch": output, "old": old.detach()})
         metrics = self._metrics["train"]
-        metrics["curator/rollout_logps_seconds"].append(time.perf_counter() - started)  # 0 if TRL has them
         metrics["curator/entropy"].append(block["entropy"])
         metrics["curator/p_sampled_mean"].append(block["p_sampled"].mean().item())
         chosen = self.raw_features[torch.tensor(pages)]
         for name, col in SHARE_COLUMNS.items():
             metrics[f"curator/share/{name}"].append((chosen[:, col] > 0).to(torch.float64).mean().item())
         return output
+
+    def _compute_loss(self, model, inputs):
+        if "curator_row" in inputs and self.model.training and self._unmeasured:
+            self._capture_rows = inputs["curator_row"]  # the next log-prob forward pass is the policy's
+        try:
+            return super()._compute_loss(model, inputs)
+        finally:
+            self._capture_rows = None
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, *args, **kwargs):
+        out = super()._get_per_token_logps_and_entropies(model, input_ids, *args, **kwargs)
+        rows, self._capture_rows = getattr(self, "_capture_rows", None), None
+        if rows is not None:
+            old = self._unmeasured[-1]["old"]
+            old[rows.to(old.device)] = out[0].detach().to(old.dtype)
+        return out
 
     # ------------------------------------------------------------------ after the update: u(x), curator step
     def measure_finished_batches(self) -> None:
@@ -126,7 +149,11 @@ class ActorCuratorGRPOTrainer(FireRedGRPOTrainer):
         started = time.perf_counter()
         batch = pending["batch"]
         mask = batch["completion_mask"] if "tool_mask" not in batch else batch["completion_mask"] * batch["tool_mask"]
-        ratios = sequence_ratios(self.policy_logps(batch).double(), pending["old"].double(), mask)
+        old = pending["old"].double()
+        if torch.isnan(old).any():
+            raise RuntimeError("curator: some rows of the batch never reached the loss, so their rollout "
+                               "log-probabilities are unknown")
+        ratios = sequence_ratios(self.policy_logps(batch).double(), old, mask)
         advantages = batch["advantages"]
         if advantages.dim() == 2:  # per-token advantages: their mean over the completion's tokens
             advantages = (advantages * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
