@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup test demo bench clean browser
+.PHONY: setup test demo bench clean browser mutation
 
 setup: $(STAMP)
 
@@ -23,6 +23,13 @@ test: setup
 
 demo: setup
 	$(BIN)/firered-ocr demo --out runs/demo
+
+# Mutation testing (tests/mutation/run_mutation.py, docs/testing.md): every module listed in pyproject.toml's
+# [tool.firered-mutation.modules], or only MODULES="path/a.py path/b.py"; MUTATION_ARGS="--max-minutes 20" etc.
+MODULES ?=
+MUTATION_ARGS ?=
+mutation: setup
+	$(BIN)/python tests/mutation/run_mutation.py $(MODULES) $(MUTATION_ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
