@@ -12,12 +12,13 @@ import sys
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "make-tiny-model": ("firered_ocr.tiny_model_cli", "write a tiny random-weight Qwen3-VL checkpoint, offline"),
+    "make-tiny-model": ("firered_ocr.tiny_model_cli", "write a random-weight Qwen3-VL checkpoint (tiny or the real 2B shape), offline"),
     "predict": ("firered_ocr.predict_cli", "turn page images and PDFs into structured Markdown"),
     "score": ("rewards.scorer.cli", "score predictions for structural hallucination (with or without ground truth)"),
     "prep": ("data_prep.cli", "build training data: synthetic pages or a user's PDF corpus"),
     "sft": ("firered_ocr.training.sft_cli", "supervised fine-tuning on a prepared dataset"),
     "grpo": ("firered_ocr.training.grpo_cli", "GRPO with structural rewards"),
+    "memory-estimate": ("firered_ocr.training.memory_cli", "per-GPU memory of a recipe under DDP / ZeRO-2 / ZeRO-3"),
     "bench": ("firered_ocr.bench.cli", "quality benchmarks that train and score: `bench methods` compares the RL methods"),
     "demo": ("firered_ocr.demo", "the CPU demo: tiny model, synthetic corpus, SFT, GRPO, scored side by side"),
     "app": ("app.cli", "the Gradio demo app"),

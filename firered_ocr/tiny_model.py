@@ -58,6 +58,14 @@ class TinyModelConfig:
     max_image_tokens: int = 256
     # A random-weight model rarely emits an end token: cap its default generation budget.
     max_new_tokens: int = 256
+    # Fields a published architecture sets differently (see model_shapes.py); the defaults keep the tiny model.
+    shape: str = "tiny"  # the name recorded in firered_tiny.json
+    embedding_rows: int | None = None  # rows of the token embedding; None = the tokenizer's length
+    rope_theta: float = 10000.0
+    mrope_section: list[int] | None = None  # None = head_dim/2 split as evenly as the tiny model needs
+    deepstack_indexes: list[int] | None = None  # vision layers feeding the LM's first layers; None = the last
+    tie_word_embeddings: bool = False
+    save_dtype: str = "float32"  # dtype of the written weights (the hub ships bfloat16)
 
 
 def _token_ids(tokenizer, names: list[str]) -> dict[str, int]:
@@ -117,10 +125,18 @@ def build_model(cfg: TinyModelConfig, tokenizer):
                                  "<|im_end|>", "<|endoftext|>"])
     # mrope splits head_dim/2 rotary frequencies over (time, height, width); the sections must sum to it.
     half = cfg.text_head_dim // 2
-    mrope = [half - 2 * (half // 3), half // 3, half // 3]
+    mrope = list(cfg.mrope_section or [half - 2 * (half // 3), half // 3, half // 3])
+    if sum(mrope) != half:
+        raise ValueError(f"mrope_section {mrope} sums to {sum(mrope)}, not head_dim/2 = {half}")
+    deepstack = list(cfg.deepstack_indexes if cfg.deepstack_indexes is not None else [cfg.vision_depth - 1])
+    if any(not 0 <= i < cfg.vision_depth for i in deepstack):
+        raise ValueError(f"deepstack_indexes {deepstack} must be vision layers 0..{cfg.vision_depth - 1}")
+    rows = cfg.embedding_rows or len(tokenizer)
+    if rows < len(tokenizer):
+        raise ValueError(f"embedding_rows {rows} is smaller than the tokenizer's {len(tokenizer)} tokens")
     config = Qwen3VLConfig(
         text_config=dict(
-            vocab_size=len(tokenizer),
+            vocab_size=rows,
             hidden_size=cfg.text_hidden,
             intermediate_size=cfg.text_intermediate,
             num_hidden_layers=cfg.text_layers,
@@ -128,9 +144,10 @@ def build_model(cfg: TinyModelConfig, tokenizer):
             num_key_value_heads=cfg.text_kv_heads,
             head_dim=cfg.text_head_dim,
             max_position_embeddings=cfg.max_positions,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+            rope_parameters={"rope_type": "default", "rope_theta": cfg.rope_theta,
                              "mrope_section": mrope, "mrope_interleaved": True},
             pad_token_id=ids["<|endoftext|>"],
+            tie_word_embeddings=cfg.tie_word_embeddings,
         ),
         vision_config=dict(
             depth=cfg.vision_depth,
@@ -142,16 +159,18 @@ def build_model(cfg: TinyModelConfig, tokenizer):
             temporal_patch_size=cfg.temporal_patch_size,
             out_hidden_size=cfg.text_hidden,  # must equal the text hidden size
             num_position_embeddings=cfg.vision_positions,
-            deepstack_visual_indexes=[cfg.vision_depth - 1],
+            deepstack_visual_indexes=deepstack,
         ),
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
         vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False,
+        tie_word_embeddings=cfg.tie_word_embeddings,
     )
     torch.manual_seed(cfg.seed)
     model = Qwen3VLForConditionalGeneration(config).eval()
+    if cfg.save_dtype != "float32":
+        model = model.to(getattr(torch, cfg.save_dtype))  # one tensor at a time: no second full copy
     model.generation_config = GenerationConfig(
         eos_token_id=[ids["<|im_end|>"], ids["<|endoftext|>"]],
         pad_token_id=ids["<|endoftext|>"],

@@ -274,9 +274,10 @@ class FireRedGRPOTrainer(GRPOTrainer):
         output["gt_nll_row"] = torch.tensor(nll_row, dtype=torch.bool, device=device)
 
     # ------------------------------------------------------------------ loss
-    def gt_nll(self, model, inputs) -> torch.Tensor | None:
+    def gt_nll(self, model, inputs, rows: list[int] | None = None) -> torch.Tensor | None:
         """Mean per-token NLL of the ground truth, averaged over the rows flagged `gt_nll_row` (None: none)."""
-        rows = inputs["gt_nll_row"].nonzero(as_tuple=True)[0].tolist()
+        if rows is None:
+            rows = inputs["gt_nll_row"].nonzero(as_tuple=True)[0].tolist()
         if not rows:
             return None
         gt_mask = inputs["gt_mask"][rows]
@@ -302,7 +303,12 @@ class FireRedGRPOTrainer(GRPOTrainer):
         loss = super()._compute_loss(model, inputs)
         if self.off_policy.nll_weight > 0 and "gt_ids" in inputs:
             nll = self.gt_nll(model, inputs)
-            if nll is not None:
+            if nll is None and self.accelerator.num_processes > 1:
+                # Every rank must call the model as often as the others: under DDP each forward syncs buffers
+                # across ranks, so a rank whose micro-batch holds no page's NLL row (steps_per_generation > 1
+                # shuffles rows into micro-batches) would wait forever. It runs the same forward at weight 0.
+                loss = loss + 0.0 * self.gt_nll(model, inputs, rows=[0])
+            elif nll is not None:
                 mode = "train" if self.model.training else "eval"
                 normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
                 loss = loss + self.off_policy.nll_weight * nll / normalizer
