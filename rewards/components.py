@@ -51,6 +51,9 @@ TABLE: tuple[Component, ...] = (
               "1 − share of the page's characters that are redundant copies inside a repetition loop"),
     Component("no_truncation", False, 1.0, 0.5,
               "0 when the page is truncated (cut mid-construct, or generation hit its token budget), else 1"),
+    Component("no_wrapper", False, 0.5, 0.5,
+              "0 when the whole output is wrapped in a code fence (```markdown … ```), which the output "
+              "convention forbids; else 1 (the content inside is scored as the page either way)"),
 )
 
 BY_NAME: Mapping[str, Component] = MappingProxyType({c.name: c for c in TABLE})

@@ -83,6 +83,9 @@ class PagePair:
         reasons = find_truncation(self.pred.page, self.loops, hit_max_tokens=self.hit_max_tokens)
         return 0.0 if reasons else 1.0
 
+    def no_wrapper(self) -> float:
+        return 0.0 if self.pred.page.wrapper is not None else 1.0
+
     def teds(self) -> float | None:
         if not self._has_tables():
             return None

@@ -68,9 +68,13 @@ def test_wrapper_finding_and_no_missing_content() -> None:
     assert "```markdown" in findings[0].message
     s = score_page(wrapped, PAGE)
     assert s.teds == 1.0 and s.table_count == 1.0 and s.formula_count == 1.0 and s.text_accuracy == 1.0
-    # without unwrapping, the table would be missing and the text a code block
+    # without unwrapping, the table would be missing and the text a code block; the wrapper itself costs
+    # exactly its own component (no_wrapper, weight 0.5 of 12), so GRPO learns not to write one
     plain = score_page(PAGE, PAGE)
-    assert plain.total == s.total
+    assert {k: v for k, v in s.components.items() if k != "no_wrapper"} == \
+        {k: v for k, v in plain.components.items() if k != "no_wrapper"}
+    assert (s.no_wrapper, plain.no_wrapper) == (0.0, 1.0)
+    assert plain.total == 1.0 and s.total == (12 - 0.5) / 12
 
 
 def test_cut_off_wrapper_with_open_table_is_still_truncation() -> None:
