@@ -186,6 +186,8 @@ class ServerClient:
                 problem, retry = f"no answer within {self.cfg.timeout:g} s", True
             except httpx.TransportError as exc:  # refused, reset, closed without an answer
                 problem, retry = f"connection failed ({type(exc).__name__}: {exc})", True
+            except httpx.RequestError as exc:  # an answer httpx cannot decode (bad gzip), a redirect loop
+                raise PageError(f"{self.url}: malformed answer ({type(exc).__name__}: {exc})") from None
             if not retry:
                 raise PageError(f"{self.url}: {problem}")
             if attempt > self.cfg.max_retries:

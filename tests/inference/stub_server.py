@@ -3,7 +3,7 @@
 Each request's page is known by its image width (the tests make pages of distinct widths). `script[width]`
 lists what to do on the 1st, 2nd, ... request for that page (the last entry repeats): "ok", "length"
 (answer cut by max_tokens), "500", "stall" (answer after `stall_s`), "drop" (close the connection without
-an answer), "garbage" (200 but not JSON), "noschema" (JSON without choices), "badcontent" (content not a
+an answer), "garbage" (200 but not JSON), "badgzip" (a body that is not the gzip it claims), "noschema" (JSON without choices), "badcontent" (content not a
 string), or a float: answer "ok" after that many seconds. The answer to page W x H is "page WxH".
 """
 from __future__ import annotations
@@ -89,6 +89,14 @@ class StubServer:
                     return self._send(500, b'{"error": "engine overloaded"}')
                 if action == "garbage":
                     return self._send(200, b"<html>proxy error</html>", "text/html")
+                if action == "badgzip":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", "9")
+                    self.end_headers()
+                    self.wfile.write(b"not gzip!")
+                    return
                 if action == "noschema":
                     return self._send(200, b'{"object": "error", "message": "oops"}')
                 content = 42 if action == "badcontent" else f"\npage {width}x{height}\n"

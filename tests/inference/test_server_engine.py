@@ -97,6 +97,7 @@ def test_out_of_retries_one_error_line_the_rest_continue_and_a_rerun_finishes(wi
 
 @pytest.mark.parametrize("action, message", [
     ("garbage", "malformed answer (not JSON)"),
+    ("badgzip", "malformed answer (DecodingError"),
     ("noschema", "malformed answer (no choices[0].message.content)"),
     ("badcontent", "malformed answer (content int"),
 ])
