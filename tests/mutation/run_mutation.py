@@ -11,7 +11,7 @@ and reads its settings from that directory's pyproject.toml. So each module gets
 `runs/mutation/<module>/`: a copy of the checkout (git's tracked and untracked-but-not-ignored files) whose
 pyproject.toml gains a `[tool.mutmut]` section for that module alone. The shared working tree is never
 mutated, and a workspace keeps mutmut's results, so a run stopped by `--max-minutes` continues where it
-stopped next time (`--fresh` starts over). `--only` restricts the run to mutants whose name matches a glob
+stopped next time (`--fresh` starts over). `--only` (repeatable) restricts the run to mutants matching a glob
 (mutmut names them `<module>.x_<function>__mutmut_<n>`, methods `<module>.xǁ<Class>ǁ<method>__mutmut_<n>`).
 
 Prints, per module: mutants, killed, survived, timeouts, no covering test, not yet run, and the score
@@ -77,9 +77,9 @@ def prepare_workspace(module: str, tests: list[str], pytest_args: list[str], fre
     return ws
 
 
-def run_mutmut(ws: Path, only: str | None, max_minutes: float | None) -> int:
+def run_mutmut(ws: Path, only: list[str] | None, max_minutes: float | None) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
-    cmd = [str(Path(sys.executable).with_name("mutmut")), "run", *([only] if only else [])]
+    cmd = [str(Path(sys.executable).with_name("mutmut")), "run", *(only or [])]
     proc = subprocess.Popen(cmd, cwd=ws, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop each module's run after this long")
-    parser.add_argument("--only", default=None, help="only mutants whose name matches this glob")
+    parser.add_argument("--only", action="append", default=None,
+                        help="only mutants whose name matches this glob (repeatable)")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results of these modules")
     args = parser.parse_args(argv)
     pytest_args, table = load_settings()

@@ -80,9 +80,33 @@ def test_each_block_is_drawn_with_the_variances_observed_before_it():
     assert list(it) == [] and len(drawn) == len(sampler) == 16
 
 
+def test_restored_stats_keep_their_window_and_an_empty_state_loads_as_fresh():
+    cfg = CurriculumConfig(enabled=True, window=2, floor=0.0)
+    stats = LearnabilityStats(3, cfg)
+    stats.observe(1, 0.4)
+    restored = LearnabilityStats(3, cfg)
+    restored.load_state_dict(stats.state_dict())
+    for v in (0.1, 0.2, 0.3):  # the window still holds only the last two after a restore
+        restored.observe(1, v)
+    assert list(restored.history[1]) == [0.2, 0.3] and restored.score(1) == pytest.approx(0.25)
+    restored.load_state_dict({})  # a state with nothing saved yet: no history
+    assert restored.history == {} and restored.score(1) == pytest.approx(cfg.unseen_score)
+    sampler = CurriculumSampler(LearnabilityStats(3, cfg), mini_repeat_count=1, seed=0)
+    sampler.load_state_dict({})
+    assert sampler.stats.history == {} and sampler.state_dict()["pending"] == [] and len(list(iter(sampler))) == 3
+
+
 def test_group_variances_ignore_unscorable_completions():
-    rewards = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 1.0, float("nan"), 0.0])
-    torch.testing.assert_close(group_variances(rewards, 4), torch.tensor([0.0, 2 / 9]))
+    nan = float("nan")
+    rewards = torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 1.0, nan, 0.0, nan, nan, nan, 0.8, nan, nan, nan, nan])
+    # one scorable completion, or none: nothing varies (variance 0, not NaN)
+    torch.testing.assert_close(group_variances(rewards, 4), torch.tensor([0.0, 2 / 9, 0.0, 0.0]))
+
+
+def test_an_empty_dataset_is_a_clear_error_and_one_page_is_enough():
+    with pytest.raises(ValueError, match="^curriculum: the dataset has no pages$"):
+        LearnabilityStats(0, CurriculumConfig(enabled=True))
+    assert LearnabilityStats(1, CurriculumConfig(enabled=True)).probabilities().tolist() == [1.0]
 
 
 def test_trainer_feeds_each_groups_reward_variance_to_the_curriculum(tiny_model_dir, tiny_dataset_dir, tmp_path):
