@@ -141,7 +141,12 @@ def model_state_bytes(cfg: TinyModelConfig, w: Workload, strategy: str, n_gpus: 
     n = n_gpus
     if strategy == "zero2":
         return {"weights": 2 * total_p, "gradients": 2 * t / n, "optimizer": 12 * t / n, "autocast_cache": 0}
-    gathered = 2 * max(groups.values())  # ZeRO-3 materialises one module at a time; the embedding is largest
+    # ZeRO-3 materialises one module's weights at a time: count the largest single module (for Qwen3-VL the
+    # token embedding, then a vision merger's first projection, then one MLP projection)
+    merged = cfg.vision_hidden * cfg.merge_size ** 2
+    largest = max((cfg.embedding_rows or cfg.vocab_size) * cfg.text_hidden, merged * merged,
+                  cfg.text_hidden * cfg.text_intermediate)
+    gathered = 2 * largest
     return {"weights": 2 * total_p / n + gathered, "gradients": 2 * t / n, "optimizer": 12 * t / n,
             "autocast_cache": 0}
 
