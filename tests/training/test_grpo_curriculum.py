@@ -107,6 +107,18 @@ def test_an_empty_dataset_is_a_clear_error_and_one_page_is_enough():
     with pytest.raises(ValueError, match="^curriculum: the dataset has no pages$"):
         LearnabilityStats(0, CurriculumConfig(enabled=True))
     assert LearnabilityStats(1, CurriculumConfig(enabled=True)).probabilities().tolist() == [1.0]
+    with pytest.raises(ValueError, match="^curriculum: 4 distinct pages per generation batch but the dataset has only 3$"):
+        CurriculumSampler(LearnabilityStats(3, CurriculumConfig(enabled=True)), mini_repeat_count=2, batch_size=4)
+
+
+def test_pages_within_a_block_are_distinct_even_when_one_page_dominates():
+    stats = LearnabilityStats(3, CurriculumConfig(enabled=True, floor=1e-6))
+    stats.observe(0, 0.25)
+    stats.observe(1, 0.0)
+    stats.observe(2, 0.0)  # page 0 has ~all the weight: drawing with replacement would repeat it
+    for seed in range(5):
+        block = list(iter(CurriculumSampler(stats, mini_repeat_count=1, batch_size=3, seed=seed)))
+        assert sorted(block) == [0, 1, 2] and block[0] == 0, (seed, block)
 
 
 def test_trainer_feeds_each_groups_reward_variance_to_the_curriculum(tiny_model_dir, tiny_dataset_dir, tmp_path):
