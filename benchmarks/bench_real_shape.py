@@ -1,6 +1,6 @@
 """The 2B LoRA recipe at the real Qwen3-VL-2B shape on this CPU: one SFT step, one GRPO step, one `predict`.
 
-Run: `.venv/bin/python benchmarks/bench_real_shape.py` (one command, ~15-25 min and ~12-14 GB of RAM on a
+Run: `.venv/bin/python benchmarks/bench_real_shape.py` (one command, ~30 min and ~13 GB of RAM on a
 2-core machine; not part of `make test`). It
 1. builds (once, cached under --workdir) a random-weight checkpoint with Qwen3-VL-2B-Instruct's published
    architecture (`firered-ocr make-tiny-model --shape qwen3-vl-2b`),
@@ -191,6 +191,7 @@ def main() -> int:
     p.add_argument("--max-length", type=int, default=320, help="CPU token cap per SFT page")
     p.add_argument("--new-tokens", type=int, default=4, help="GRPO completion / predict budget")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--report-only", action="store_true", help="print the last run's results again")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.checkpoint = args.workdir / f"checkpoint-{args.shape}"
@@ -201,6 +202,9 @@ def main() -> int:
         print("RESULT " + json.dumps(child(args.child, args)), flush=True)
         return 0
 
+    if args.report_only:
+        report(json.loads((args.workdir / "real_shape_results.json").read_text()))
+        return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {"shape": args.shape, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "recipe": str(RECIPE.relative_to(REPO)), "substitutions": {}}
@@ -235,9 +239,27 @@ def report(r: dict) -> None:
         s = r[stage]
         print(f"{stage:<8}{s['seconds_per_step'][0]:>10.1f}{s['total_seconds']:>10.1f}{s['peak_rss_gb']:>13.2f}")
     print(f"{'predict':<8}{'':>10}{r['predict']['seconds']:>10.1f}{r['predict']['peak_rss_gb']:>13.2f}")
+    full_finetune_on_this_machine(r)
     print("trainable parameters per module group (SFT, LoRA recipe):")
     for group, c in sorted(r["sft"]["trainable_groups"].items()):
         print(f"  {group:<18} trainable {c['trainable']:>13,}   frozen {c['frozen']:>13,}")
+
+
+def full_finetune_on_this_machine(r: dict) -> None:
+    """Why the full-fine-tuning recipe is estimated instead of run here: AdamW in fp32 needs 16 bytes a parameter."""
+    import os
+
+    from firered_ocr.model_shapes import shape_config
+    from firered_ocr.training.memory_estimate import CPU, GIB, Workload, estimate
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
+    tokens = int(r["substitutions"]["sft"]["max_length"])
+    e = estimate(shape_config(r["shape"]), Workload(stage="sft", tokens=tokens, image_tokens=64), CPU, 1)
+    lines = ", ".join(f"{k} {v / GIB:.1f}" for k, v in e.items() if v and k != "total")
+    print(f"full fine-tuning (configs/qwen3vl_2b_full.yaml) in fp32 with AdamW, one {tokens}-token page: "
+          f"{e['total'] / GIB:.1f} GiB ({lines}) against {ram:.0f} GiB of RAM here -- "
+          f"{'not run' if e['total'] / GIB > ram else 'would fit'}; per-GPU estimates for the recipes' launchers: "
+          f"firered-ocr memory-estimate --config configs/qwen3vl_2b_full.yaml")
 
 
 if __name__ == "__main__":

@@ -160,3 +160,11 @@ def test_the_lora_recipe_targets_only_language_model_projections_and_keeps_embed
     q = "model.language_model.layers.0.self_attn.q_proj.weight"
     assert torch.equal(dict(reloaded.named_parameters())[q], dict(merged.named_parameters())[q])
     assert torch.equal(dict(plain.named_parameters())[q], dict(reloaded.named_parameters())[q])  # lora_B is 0 at init
+
+
+def test_make_tiny_model_names_its_shapes(capsys):
+    from firered_ocr.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["make-tiny-model", "unused", "--shape", "qwen3-vl-7b"])
+    assert exc.value.code == 2 and "qwen3-vl-2b" in capsys.readouterr().err
