@@ -87,6 +87,7 @@ def page_tables(page: pymupdf.Page, words: list[tuple], *, engine: str = "union_
             continue
         if repair and engine == "union_refine":
             table = split_merged_columns(table, index)
+            table = merge_rows_between_rules(table, [t for t in ruled if t is not None])
             table = merge_ruled_boxes(table, boxes, index)
         fill_text(table, index)
         out.append(table)
@@ -254,6 +255,51 @@ def _gaps(spans: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[
             gaps.append((max(reach, lo), min(a, hi)))
         reach = b if reach is None else max(reach, b)
     return [(a, b) for a, b in gaps if b > a]
+
+
+def merge_rows_between_rules(table: PageTable, ruled: list[PageTable], tol: float = 2.5) -> PageTable:
+    """Join the engine's rows that lie between two horizontal rules of a ruled table covering the same
+    region: `refine` splits a ruled row whose cells wrap onto two lines into two rows. Rows are joined
+    only where each holds cells at the same columns with the same spans and no rowspan starts inside."""
+    # A ruled table with far fewer rows is a frame with a few rules (ICDAR us-033), not a row grid.
+    same = [r for r in ruled if _same_region(r.bbox, table.bbox) and 2 * r.n_rows >= table.n_rows]
+    if not same or table.n_rows < 2:
+        return table
+    rules = sorted({c.rect.y0 for c in same[0].cells} | {c.rect.y1 for c in same[0].cells})
+    tops = [min((c.rect.y0 for c in table.cells if c.row == r), default=None) for r in range(table.n_rows)]
+    band = [0] * table.n_rows
+    for r in range(1, table.n_rows):
+        y = tops[r]
+        ruled_here = y is None or any(abs(y - rule) <= tol for rule in rules)
+        band[r] = band[r - 1] + (1 if ruled_here or not _joinable(table, r - 1, r) else 0)
+    if band[-1] == table.n_rows - 1:
+        return table
+    merged: dict[tuple[int, int], Cell] = {}
+    for c in sorted(table.cells, key=lambda c: (c.row, c.col)):
+        row, last = band[c.row], band[c.row + c.rowspan - 1]
+        key = (row, c.col)
+        if key in merged:  # the same column's cell of a joined row: one cell over both
+            merged[key].rect = merged[key].rect | c.rect
+        else:
+            merged[key] = Cell(row, c.col, last - row + 1, c.colspan, pymupdf.Rect(c.rect))
+    return PageTable(table.bbox, list(merged.values()), band[-1] + 1, table.n_cols)
+
+
+def _joinable(table: PageTable, upper: int, lower: int) -> bool:
+    def layout(r: int) -> set[tuple[int, int]]:
+        return {(c.col, c.colspan) for c in table.cells if c.row == r}
+
+    starts = [c for c in table.cells if c.row in (upper, lower)]
+    return layout(upper) == layout(lower) and all(c.rowspan == 1 for c in starts)
+
+
+def _same_region(a: pymupdf.Rect, b: pymupdf.Rect) -> bool:
+    inter = pymupdf.Rect(a) & b
+    if inter.is_empty:
+        return False
+    small, big = sorted((a.get_area(), b.get_area()))
+    # the engine's box hugs the text while the rules sit a padding outside it: containment, similar size
+    return inter.get_area() >= 0.9 * small and small >= 0.75 * big
 
 
 def merge_ruled_boxes(table: PageTable, boxes: list[pymupdf.Rect], index: WordIndex) -> PageTable:

@@ -102,6 +102,19 @@ def test_500_cell_table_text_by_spatial_index():
     assert [w[4] for w in index.inside(table.cells[0].rect | table.cells[1].rect)] == ["r0c0", "r0c1"]
 
 
+def test_ruled_rows_whose_cells_wrap_stay_one_row():
+    """`refine` splits a ruled row whose cells wrap onto a second line into two rows; no rule lies between
+    them, so the repair joins them again."""
+    rows = [[f"r{r}c{c} x" for c in range(10)] for r in range(8)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=700, height=900)
+    page.insert_htmlbox(page.rect + (20, 20, -20, -20), _html(rows), css="body {font-size: 7pt} table "
+                        "{border-collapse: collapse} td {border: 0.3pt solid black; padding: 1pt 4pt}")
+    words = page.get_text("words")
+    assert page_tables(page, words, repair=False)[0].n_rows == 15  # the engine alone
+    assert page_tables(page, words)[0].html() == _html(rows)
+
+
 @pytest.mark.slow
 def test_icdar2013_mean_teds_and_none_missed(shared_fixtures):
     from data_prep.pdfs.table_eval import evaluate
