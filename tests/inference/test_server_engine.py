@@ -173,3 +173,16 @@ def test_parse_answer_and_request_units():
                         repetition_penalty=1.05)
     assert {k: body[k] for k in ("temperature", "top_p", "seed", "repetition_penalty", "max_tokens")} == \
         {"temperature": 0.7, "top_p": 0.9, "seed": 3, "repetition_penalty": 1.05, "max_tokens": 9}
+
+
+def test_server_settings_from_a_config_file_and_model_picks_among_several(width_pages, tmp_path, capsys):
+    with StubServer(models=("ocr-a", "ocr-b")) as stub:
+        cfg = tmp_path / "predict.yaml"
+        cfg.write_text(f"predict:\n  server:\n    url: {stub.url}\n    concurrency: 2\n    backoff: 0.02\n")
+        out = tmp_path / "o"
+        assert main(["predict", str(width_pages / "p1.png"), "--config", str(cfg), "--out", str(out)]) == 2
+        assert "pass --model NAME (it serves ocr-a, ocr-b)" in capsys.readouterr().err
+        assert main(["predict", str(width_pages / "p1.png"), "--config", str(cfg), "--model", "ocr-b",
+                     "--out", str(out)]) == 0
+    assert [b["model"] for b in stub.bodies] == ["ocr-b"]
+    assert json.loads((out / "predictions.jsonl").read_text())["model"] == "ocr-b"
