@@ -24,9 +24,9 @@ agree on every number below). Third-party hand-written config classes disagree o
     preprocessor_config.json: size {shortest_edge: 65536, longest_edge: 16777216} pixels, i.e. 64 to
                    16,384 merged tokens of 32x32 px; image_mean = image_std = [0.5, 0.5, 0.5]
 
-The tokenizer stays the locally trained one (Qwen's real tokenizer files are not on a package registry we
-can use, see docs/real-shape.md): the embedding still has the published 151,936 rows, so memory and speed
-are the real model's, but token ids, text lengths in tokens and the chat template are ours.
+The tokenizer is the locally trained one unless `tokenizer_file` (`--tokenizer`) names a tokenizer.json, such
+as Qwen's own (no package on a registry ships Qwen's release; see docs/real-shape.md): the embedding always
+has the published 151,936 rows, so memory and speed are the real model's either way.
 """
 from __future__ import annotations
 

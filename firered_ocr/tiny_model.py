@@ -66,6 +66,7 @@ class TinyModelConfig:
     deepstack_indexes: list[int] | None = None  # vision layers feeding the LM's first layers; None = the last
     tie_word_embeddings: bool = False
     save_dtype: str = "float32"  # dtype of the written weights (the hub ships bfloat16)
+    tokenizer_file: str | None = None  # a tokenizer.json to use (e.g. Qwen's own) instead of training one
 
 
 def _token_ids(tokenizer, names: list[str]) -> dict[str, int]:
@@ -82,7 +83,19 @@ def build_processor(cfg: TinyModelConfig):
     from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
     from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
-    raw = train_tokenizer(vocab_size=cfg.vocab_size, seed=cfg.seed)
+    if cfg.tokenizer_file:
+        from tokenizers import Tokenizer
+
+        try:
+            raw = Tokenizer.from_file(str(cfg.tokenizer_file))
+        except Exception as exc:  # tokenizers raises a bare Exception for unreadable or malformed files
+            raise ValueError(f"{cfg.tokenizer_file}: not a readable tokenizer.json ({exc})") from None
+        missing = [t for t in ("<|endoftext|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                               "<|image_pad|>", "<|video_pad|>") if raw.token_to_id(t) is None]
+        if missing:
+            raise ValueError(f"{cfg.tokenizer_file}: lacks the Qwen special tokens {missing}")
+    else:
+        raw = train_tokenizer(vocab_size=cfg.vocab_size, seed=cfg.seed)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=raw,
         bos_token=None,

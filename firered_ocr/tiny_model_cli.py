@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", choices=list(SHAPES), default="tiny",
                    help="architecture: tiny (default), qwen3-vl-2b (the real 2B shape, random weights), "
                         "qwen3-vl-2b-narrow (the 2B structure with tiny widths)")
+    p.add_argument("--tokenizer", metavar="TOKENIZER_JSON", default=None,
+                   help="use this tokenizer.json (e.g. Qwen's own, with its token ids) instead of training one")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +28,15 @@ def run(args: argparse.Namespace) -> int:
     from firered_ocr.model_shapes import shape_config
     from firered_ocr.tiny_model import build_tiny_model
 
-    out = build_tiny_model(args.out_dir, seed=args.seed, cfg=shape_config(args.shape))
+    import dataclasses
+    import sys
+
+    cfg = dataclasses.replace(shape_config(args.shape), tokenizer_file=args.tokenizer)
+    try:
+        out = build_tiny_model(args.out_dir, seed=args.seed, cfg=cfg)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     meta = json.loads((Path(out) / "firered_tiny.json").read_text())
     print(f"wrote {out} (Qwen3VLForConditionalGeneration, shape {args.shape}, {meta['parameters']:,} parameters, "
           f"seed {args.seed})")

@@ -168,3 +168,24 @@ def test_make_tiny_model_names_its_shapes(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["make-tiny-model", "unused", "--shape", "qwen3-vl-7b"])
     assert exc.value.code == 2 and "qwen3-vl-2b" in capsys.readouterr().err
+
+
+def test_a_given_tokenizer_file_replaces_the_trained_one_and_sets_the_token_ids(tmp_path, capsys):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from firered_ocr.cli import main
+    from firered_ocr.tiny_tokenizer import train_tokenizer
+
+    given = train_tokenizer(vocab_size=600, seed=5)  # differs from the default (1024 merges, seed 0)
+    given.save(str(tmp_path / "tokenizer.json"))
+    assert main(["make-tiny-model", str(tmp_path / "m"), "--tokenizer", str(tmp_path / "tokenizer.json")]) == 0
+    tok = AutoTokenizer.from_pretrained(tmp_path / "m")
+    assert tok.get_vocab() == given.get_vocab(with_added_tokens=True)
+    assert AutoConfig.from_pretrained(tmp_path / "m").image_token_id == given.token_to_id("<|image_pad|>")
+
+    from tokenizers import Tokenizer, models
+
+    Tokenizer(models.BPE()).save(str(tmp_path / "bare.json"))  # a file without Qwen's special tokens
+    assert main(["make-tiny-model", str(tmp_path / "x"), "--tokenizer", str(tmp_path / "bare.json")]) == 2
+    err = capsys.readouterr().err
+    assert "bare.json" in err and "<|image_pad|>" in err
