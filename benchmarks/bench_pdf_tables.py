@@ -7,7 +7,7 @@
    the ruling-line finder alone (the labeller before), PyMuPDF's default `find_tables()` (its layout
    model) with `to_html()`, `find_tables(union=True, refine=True)` with `to_html()`, with and without the
    layout model, the same cells with the page's words as text, and the labeller's choice (that plus its
-   two repairs). Seconds per page are wall clock and this process's CPU time, after one warm-up page.
+   three repairs). Seconds per page are wall clock and this process's CPU time, after one warm-up page.
 2. Cell-to-text assignment on a generated 50×10 (500-cell) ruled table page: each word tested against each
    cell (what the labeller did before) against the bucket index, and `find_tables` itself for scale.
 3. `firered-ocr prep pdfs` on the fixture's PDFs (one worker, no augmentation, 144 dpi), pages per second,
@@ -49,7 +49,7 @@ def _engines(skip_layout_model: bool) -> dict:
     engines["find_tables(union, refine, use_layout=False) + to_html()"] = pymupdf_html(union=True, refine=True,
                                                                                       use_layout=False)
     engines["union+refine cells, text from words"] = own("union_refine", False)
-    engines["union+refine + column split + ruled-box merge (chosen)"] = own("union_refine", True)
+    engines["union+refine + the three repairs (chosen)"] = own("union_refine", True)
     return engines
 
 

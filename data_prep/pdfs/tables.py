@@ -1,16 +1,21 @@
 """Tables of a born-digital PDF page as HTML in the output convention.
 
 Engine (chosen by measurement on the ICDAR 2013 fixture, see docs/pdf-labels.md): PyMuPDF's
-`find_tables(union=True, refine=True)`. `union` joins the ruling-line finder with a text-alignment finder, so
+`find_tables(union=True, refine=True, use_layout=False)` (PyMuPDF's layout model adds time, not score, here).
+`union` joins the ruling-line finder with a text-alignment finder, so
 booktabs, header-rule-only, zebra and unruled tables are found as well as fully ruled grids; `refine` turns
 the raw cells into a grid of placements with `colspan`/`rowspan`. On top of the engine:
 
 - Cell text comes from the page's words, not the engine's own cell text (which drops the spaces between
   words: `2-11months`). Each word goes to the cell holding its centre through a bucket grid over the page,
   so the cost is linear in words + cells instead of words × cells.
-- `split_merged_columns`: a column in which every row holds two word groups separated by the same empty
+- `split_merged_columns`: a column in which most cells hold two word groups around the same empty
   vertical strip is two columns the engine merged (`Male Female` under one header); it is split, and the
   cells that cross the strip (a header over both) get a `colspan`.
+- `merge_rows_between_rules`: rows with no rule between them inside a ruled row grid are one row whose
+  cells wrap (refine splits them).
+- `merge_ruled_boxes`: the engine's cells inside one ruled merged box, at most one holding text, are one
+  cell (refine sometimes splits a ruled rowspan).
 - The HTML writes every cell as `<td>` (the convention has no `<th>`), text HTML-escaped with `$` escaped.
 """
 from __future__ import annotations
