@@ -41,6 +41,24 @@ def test_display_math_is_left_out_whole_and_the_page_marked_partial():
     assert (label.label_kind, label.left_out, label.formulas) == ("silver_partial", {"display_math": 1}, 1)
 
 
+def test_a_table_with_math_in_a_cell_is_left_out():
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="cmmi10", fontfile=os.path.join(_TTF, "cmmi10.ttf"))
+    page.insert_text((72, 60), "Results of the fit.", fontsize=10)
+    for r in range(4):
+        for c in range(3):
+            x, y = 72 + 100 * c, 80 + 20 * r
+            page.draw_rect(pymupdf.Rect(x, y, x + 100, y + 20), width=0.5)
+            math = (r, c) == (2, 1)
+            page.insert_text((x + 4, y + 14), "a" if math else f"v{r}{c}", fontname="cmmi10" if math else "helv",
+                             fontsize=10)
+    label = silver_page(page)
+    assert label.markdown == "Results of the fit."  # neither the table nor its words as loose text
+    assert (label.label_kind, label.left_out, label.tables, label.formulas) == (
+        "silver_partial", {"table_with_math": 1}, 0, 1)
+
+
 def test_math_fonts_and_symbol_dense_spans():
     assert all(is_math_font(f) for f in ("ABCDEF+CMMI10", "CMSY7", "CMEX10", "MSBM10", "STIXTwoMath-Regular",
                                          "Cambria Math", "LatinModernMath-Regular", "XITSMath"))
