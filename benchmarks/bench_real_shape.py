@@ -11,8 +11,8 @@ Run: `.venv/bin/python benchmarks/bench_real_shape.py` (one command, ~30 min and
 4. prints seconds per step, peak resident memory, vision tokens per page at the recipe's 1288-px setting
    and the trainable parameters per module group, and writes them to --workdir/real_shape_results.json.
 
-`--shape qwen3-vl-2b-narrow` runs the same code path on the 2B structure with tiny widths in about a
-minute: use it to check the plumbing before spending the real run.
+`--shape qwen3-vl-2b-narrow` runs the same code path on the 2B structure with tiny widths in a few
+minutes: use it to check the plumbing before spending the real run.
 """
 from __future__ import annotations
 
