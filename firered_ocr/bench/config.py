@@ -25,7 +25,7 @@ class TaskConfig:
     n_pages: int = 1400
     val_fraction: float = 0.06
     profile: dict = dataclasses.field(default_factory=lambda: {
-        "width_pt": 160.0, "height_pt": 176.0, "font_size_pt": 20.0, "rows": "2,4", "cols": "2,3",
+        "width_pt": 128.0, "height_pt": 176.0, "font_size_pt": 20.0, "rows": "2,4", "cols": "2,2",
         "digits": "1,2", "merged_share": 0.4, "formula_share": 0.6})
     regimes: list[str] = dataclasses.field(default_factory=lambda: ["exact", "silver"])
 
@@ -45,7 +45,9 @@ class BenchMethodsConfig:
     seeds: int = 3
     cpu_threads: int = 1  # one thread per process: 2 OpenMP threads on 2 shared cores ran 10-20x slower
     task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
-    # The shared SFT checkpoint (one per seed and regime)
+    # The shared SFT checkpoint: one per regime, shared by every seed's arms (seeds then vary the RL runs:
+    # rollouts and data order); true trains one per seed too (seed-to-seed SFT variance enters the intervals)
+    sft_per_seed: bool = False
     sft_steps: int = 260
     sft_lr: float = 1e-3
     sft_warmup: int = 100

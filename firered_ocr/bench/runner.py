@@ -2,7 +2,8 @@
 
 1. the tiny checkpoint and the task corpus (data_prep's tiny tables with merged cells and formulas), and a
    silver copy of it (silver.py);
-2. per regime and seed, one SFT checkpoint (shared by every arm of that seed) and its held-out score;
+2. per regime (or per regime and seed: `sft_per_seed`), one SFT checkpoint shared by the arms, and its
+   held-out score;
 3. every arm from that checkpoint under the same training-seconds budget (arms.py), with held-out greedy
    evaluations during training;
 4. results.json, results.md and one plot per regime (report.py).
@@ -89,8 +90,11 @@ def run_bench(cfg: BenchMethodsConfig, *, quick: bool = False, log=print) -> dic
         for seed in range(seeds):
             seed_dir = out / regime / f"seed{seed}"
             log(f"[{time.perf_counter() - began:5.0f} s] {regime}, seed {seed}")
-            sft_final, sft_score = shared_sft(cfg, model_dir, data_dirs[regime], seed_dir / "sft", seed, log)
-            runs["sft"].append(sft_score)
+            sft_seed = seed if cfg.sft_per_seed else 0
+            sft_dir = (seed_dir if cfg.sft_per_seed else out / regime) / "sft"
+            sft_final, sft_score = shared_sft(cfg, model_dir, data_dirs[regime], sft_dir, sft_seed, log)
+            if cfg.sft_per_seed or seed == 0:
+                runs["sft"].append(sft_score)
             _, processor, _ = load_model_and_processor(LoadConfig(model=str(sft_final), device="cpu"))
             evaluate = _evaluator(cfg, processor, data_dirs[regime])
             for arm in arms:

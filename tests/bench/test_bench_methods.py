@@ -142,7 +142,8 @@ def test_harness_end_to_end_on_the_smoke_config(tmp_path):
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     runs = results["regimes"]["silver"]
-    assert list(runs["arms"]) == ["sft_continued", "grpo_reuse"] and len(runs["sft"]) == 2
+    assert list(runs["arms"]) == ["sft_continued", "grpo_reuse"] and len(runs["sft"]) == 1  # shared by both seeds
+    assert (out / "silver" / "sft" / "heldout.json").is_file() and not (out / "silver" / "seed1" / "sft").exists()
     for name, arm_runs in runs["arms"].items():
         for seed, run in enumerate(arm_runs):
             on_disk = json.loads((out / "silver" / f"seed{seed}" / name / "result.json").read_text())
