@@ -99,7 +99,10 @@ def child(stage: str, args) -> dict:
         from firered_ocr.model_shapes import shape_config
         from firered_ocr.tiny_model import build_tiny_model
 
-        build_tiny_model(args.checkpoint, seed=0, cfg=shape_config(args.shape))
+        import dataclasses
+
+        cfg = dataclasses.replace(shape_config(args.shape), tokenizer_file=args.tokenizer)
+        build_tiny_model(args.checkpoint, seed=0, cfg=cfg)
         return {"seconds": round(time.perf_counter() - t0, 1), "peak_rss_gb": round(peak_rss_gb(), 2)}
     if stage == "sft":
         from firered_ocr.config_io import load_config
@@ -142,7 +145,8 @@ def child(stage: str, args) -> dict:
 def run_child(stage: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", stage, "--shape", args.shape, "--workdir", str(args.workdir),
            "--page-side", str(args.page_side), "--max-length", str(args.max_length),
-           "--new-tokens", str(args.new_tokens), "--threads", str(args.threads)]
+           "--new-tokens", str(args.new_tokens), "--threads", str(args.threads),
+           *(["--tokenizer", args.tokenizer] if args.tokenizer else [])]
     print(f"--- {stage}: {' '.join(cmd[1:])}", flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -191,10 +195,12 @@ def main() -> int:
     p.add_argument("--max-length", type=int, default=320, help="CPU token cap per SFT page")
     p.add_argument("--new-tokens", type=int, default=4, help="GRPO completion / predict budget")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--tokenizer", default=None, metavar="TOKENIZER_JSON",
+                   help="build the checkpoint around this tokenizer.json (e.g. Qwen's own) instead of ours")
     p.add_argument("--report-only", action="store_true", help="print the last run's results again")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
-    args.checkpoint = args.workdir / f"checkpoint-{args.shape}"
+    args.checkpoint = args.workdir / f"checkpoint-{args.shape}{'-own-tokenizer' if args.tokenizer else ''}"
     args.data = args.workdir / "data"
     args.page = args.workdir / "page.png"
     args.out = args.workdir / f"out-{args.shape}"
@@ -206,7 +212,7 @@ def main() -> int:
         report(json.loads((args.workdir / "real_shape_results.json").read_text()))
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
-    results: dict = {"shape": args.shape, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    results: dict = {"shape": args.shape, "tokenizer": args.tokenizer or "trained locally", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "recipe": str(RECIPE.relative_to(REPO)), "substitutions": {}}
     print(f"recipe {RECIPE.relative_to(REPO)} at shape {args.shape}; CPU substitutions:")
     for stage, subs in substitutions(args).items():
@@ -214,7 +220,8 @@ def main() -> int:
             print(f"  {stage:<5} {key}={value:<8} ({why})")
         results["substitutions"][stage] = {k: v for k, (v, _) in subs.items()}
     meta = args.checkpoint / "firered_tiny.json"
-    if not (meta.is_file() and json.loads(meta.read_text())["config"].get("shape") == args.shape):
+    built = json.loads(meta.read_text())["config"] if meta.is_file() else {}
+    if (built.get("shape"), built.get("tokenizer_file")) != (args.shape, args.tokenizer):
         results["build"] = run_child("build", args)
     prepare_data(args)
     first = json.loads((args.data / "train.jsonl").read_text().splitlines()[0])
@@ -229,7 +236,8 @@ def main() -> int:
 
 def report(r: dict) -> None:
     vt = r["vision_tokens_per_page"]
-    print(f"\nvision tokens per page ({vt['original_size']} px rendered): {vt[f'{RECIPE_PAGE_SIDE}px']} at the recipe's "
+    print(f"\nshape {r['shape']}, tokenizer: {r.get('tokenizer', 'trained locally')}, run {r['date']}")
+    print(f"vision tokens per page ({vt['original_size']} px rendered): {vt[f'{RECIPE_PAGE_SIDE}px']} at the recipe's "
           f"{RECIPE_PAGE_SIDE} px; " + ", ".join(f"{v} at {k}" for k, v in vt.items()
                                                  if k not in ("original_size", f"{RECIPE_PAGE_SIDE}px")))
     if "build" in r:
