@@ -96,6 +96,22 @@ def test_hybrid_nll_adds_lambda_times_gt_nll_and_lambda_zero_changes_nothing(tin
     assert off._compute_loss(off.model, out).item() == GRPOTrainer._compute_loss(off, off.model, out).item()
 
 
+def test_gt_targets_follow_the_global_row_offset_and_skip_pages_without_ground_truth(tiny_model_dir, tiny_dataset_dir,
+                                                                                      tmp_path):
+    """A rank whose rows start mid-group (offset 3 of G=4) puts each page's NLL on the first row of its group;
+    a row without a ground truth gets no target."""
+    trainer = _trainer(tiny_model_dir, tiny_dataset_dir, tmp_path, nll_weight=0.5)
+    out = {"completion_ids": torch.zeros((5, 3), dtype=torch.long)}
+    inputs = [{"ground_truth": "7"}, {"ground_truth": "12"}, {"ground_truth": "12"}, {}, {"ground_truth": None}]
+    trainer._attach_gt_targets(out, inputs, global_offset=3)
+    assert out["gt_nll_row"].tolist() == [False, True, False, False, False]  # global rows 3..7: row 4 starts a group
+    twelve = trainer._gt_token_ids("12")
+    assert out["gt_ids"].dtype == out["gt_mask"].dtype == torch.long and out["gt_nll_row"].dtype == torch.bool
+    assert out["gt_ids"][1, : len(twelve)].tolist() == twelve and out["gt_mask"][1].tolist() == [1] * len(twelve)
+    assert out["gt_mask"][3].sum() == 0 and out["gt_mask"][4].sum() == 0
+    assert (out["gt_ids"][3] == trainer._tokenizer.pad_token_id).all()
+
+
 def _page_constant_registry(constant_gt: str):
     """Page `constant_gt` gets reward 1 for every completion (a zero-variance group); others get their length."""
     def reward(texts, gts):
