@@ -5,9 +5,9 @@
 1. Every table engine tried, side by side on the fixture's 19 tables (TEDS of each ground-truth table
    against the best table found on its page; missed: no table found overlaps it), seconds per page:
    the ruling-line finder alone (the labeller before), PyMuPDF's default `find_tables()` (its layout
-   model) with `to_html()`, `find_tables(union=True, refine=True)` with `to_html()`, with and without the
-   layout model, the same cells with the page's words as text, and the labeller's choice (that plus its
-   three repairs). Seconds per page are wall clock and this process's CPU time, after one warm-up page.
+   model) with `to_html()`, `find_tables(union=True, refine=True)` with `to_html()`, the same cells with
+   the page's words as text, the labeller's choice with the layout model's grids withheld, and the
+   labeller's choice (that plus its three repairs). Seconds per page are wall clock and this process's CPU time, after one warm-up page.
 2. Cell-to-text assignment on a generated 50×10 (500-cell) ruled table page: each word tested against each
    cell (what the labeller did before) against the bucket index, and `find_tables` itself for scale.
 3. `firered-ocr prep pdfs` on the fixture's PDFs (one worker, no augmentation, 144 dpi), pages per second,
@@ -46,11 +46,20 @@ def _engines(skip_layout_model: bool) -> dict:
     if not skip_layout_model:
         engines["find_tables() default (layout model) + to_html()"] = pymupdf_html()
     engines["find_tables(union, refine) + to_html()"] = pymupdf_html(union=True, refine=True)
-    engines["find_tables(union, refine, use_layout=False) + to_html()"] = pymupdf_html(union=True, refine=True,
-                                                                                      use_layout=False)
+    engines["union+refine + repairs, layout model's grids withheld"] = _without_layout(own("union_refine", True))
     engines["union+refine cells, text from words"] = own("union_refine", False)
     engines["union+refine + the three repairs (chosen)"] = own("union_refine", True)
     return engines
+
+
+def _without_layout(engine):
+    """Union fuses the layout model's grids with ruling-line candidates; an empty layout preset on the page
+    shows what the line candidates alone find (and what the model costs)."""
+    def run(page, words):
+        page.layout_information = []
+        return engine(page, words)
+
+    return run
 
 
 def bench_engines(fixture: Path, skip_layout_model: bool) -> None:

@@ -1,9 +1,10 @@
 """Tables of a born-digital PDF page as HTML in the output convention.
 
 Engine (chosen by measurement on the ICDAR 2013 fixture, see docs/pdf-labels.md): PyMuPDF's
-`find_tables(union=True, refine=True, use_layout=False)` (PyMuPDF's layout model adds time, not score, here).
-`union` joins the ruling-line finder with a text-alignment finder, so
-booktabs, header-rule-only, zebra and unruled tables are found as well as fully ruled grids; `refine` turns
+`find_tables(union=True, refine=True)`. `union` fuses the table grids of PyMuPDF's ONNX layout model with
+the ruling-line candidates, so booktabs, header-rule-only, zebra and unruled tables are found as well as
+fully ruled grids (union always runs the layout model: `use_layout` does not apply to it, and without the
+model's grids unruled tables are missed; it is also most of the cost); `refine` turns
 the raw cells into a grid of placements with `colspan`/`rowspan`. On top of the engine:
 
 - Cell text comes from the page's words, not the engine's own cell text (which drops the spaces between
@@ -84,7 +85,7 @@ def page_tables(page: pymupdf.Page, words: list[tuple], *, engine: str = "union_
     if engine == "lines":
         found = ruled
     else:
-        found = [from_engine(f) for f in page.find_tables(union=True, refine=True, use_layout=False).tables]
+        found = [from_engine(f) for f in page.find_tables(union=True, refine=True).tables]
     boxes = [c.rect for t in ruled if t is not None for c in t.cells if c.rowspan > 1 or c.colspan > 1]
     out = []
     for table in found:
