@@ -67,8 +67,9 @@ def _pdf_label_lines(train: dict, val: dict) -> list[str]:
         "GRPO's ground-truth rewards.",
         f"- `silver_partial`: {total['partial']:,} pages whose formulas (or tables holding math) could not be "
         "labelled from the text layer and were left out of the label (`stats.left_out`; blocks left out: "
-        f"{what}). Kept out of the SFT split, since the label would teach the model to skip formulas; kept "
-        "for GRPO, whose label-free rewards need no ground truth.",
+        f"{what}; the formulas row above counts these). They stay in `train.jsonl`, but `firered-ocr sft` "
+        "leaves them out (the label would teach the model to skip formulas) and `firered-ocr grpo` uses them "
+        "without ground truth, for its label-free rewards.",
         f"- `null`: {total['unlabelled']:,} pages with no text layer (scanned?), kept with `markdown: null`, "
         "`labelled: false`; GRPO uses them label-free only with `data.labelled_only: false`."]
 
