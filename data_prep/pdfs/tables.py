@@ -89,7 +89,7 @@ def page_tables(page: pymupdf.Page, words: list[tuple], *, engine: str = "union_
     boxes = [c.rect for t in ruled if t is not None for c in t.cells if c.rowspan > 1 or c.colspan > 1]
     out = []
     for table in found:
-        if table is None:
+        if table is None or table.n_cols < 2:  # one column is a list (a book index), not a table
             continue
         if repair and engine == "union_refine":
             table = split_merged_columns(table, index)

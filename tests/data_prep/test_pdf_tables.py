@@ -137,3 +137,19 @@ def test_table_engine_option_and_no_mixing_in_one_folder(tmp_path, prep, jsonl, 
     assert "table_engine differ" in capsys.readouterr().err
     assert prep("pdfs", tmp_path / "unruled.pdf", "--out", tmp_path / "ds2", "--val-fraction", 0) == 0
     assert jsonl(tmp_path / "ds2" / "train.jsonl")[0]["markdown"].endswith(_html(_ROWS))
+
+
+def test_a_one_column_table_is_text_not_a_table(monkeypatch):
+    """The engine reads a book index's column of entries as a one-column table (seen on a Texinfo manual's
+    index pages); one column is a list, so it stays text."""
+    import data_prep.pdfs.tables as tables
+
+    page = _page(_html(_ROWS), _STYLES["unruled"])
+    words = page.get_text("words")
+    assert len(page_tables(page, words)) == 1
+    one_column = PageTable(pymupdf.Rect(72, 110, 540, 400), [Cell(r, 0, 1, 1, pymupdf.Rect(72, 110 + 20 * r, 540,
+                                                                                           130 + 20 * r))
+                                                             for r in range(5)], 5, 1)
+    monkeypatch.setattr(tables, "from_engine", lambda found: one_column)
+    assert page_tables(page, words) == []
+    assert "<table>" not in silver_page(page).markdown
