@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from data_prep.config import TABLE_ENGINES
+from data_prep.pdfs.hyphenation import join_lines, word_set
 
 _BUCKET = 12.0  # points: about one line of table text, so a cell looks at a handful of buckets
 
@@ -176,6 +177,7 @@ class WordIndex:
 
     def __init__(self, words: list[tuple]) -> None:
         self.words = words
+        self.vocabulary = word_set(words)  # for the hyphenation rule
         self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, w in enumerate(words):
             self.buckets[(int((w[0] + w[2]) / 2 // _BUCKET), int((w[1] + w[3]) / 2 // _BUCKET))].append(i)
@@ -194,8 +196,12 @@ class WordIndex:
 
 
 def fill_text(table: PageTable, index: WordIndex) -> None:
+    """Each cell's words, line by line, with line-end hyphenation undone as in paragraphs."""
     for c in table.cells:
-        c.text = " ".join(w[4] for w in index.inside(c.rect))
+        lines: dict[tuple[int, int], list[str]] = {}
+        for w in index.inside(c.rect):
+            lines.setdefault((w[5], w[6]), []).append(w[4])
+        c.text = join_lines([" ".join(ws) for ws in lines.values()], index.vocabulary)
 
 
 def split_merged_columns(table: PageTable, index: WordIndex, min_gap: float = 4.0) -> PageTable:

@@ -153,3 +153,13 @@ def test_a_one_column_table_is_text_not_a_table(monkeypatch):
     monkeypatch.setattr(tables, "from_engine", lambda found: one_column)
     assert page_tables(page, words) == []
     assert "<table>" not in silver_page(page).markdown
+
+
+def test_hyphenation_is_undone_inside_cells():
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_htmlbox(pymupdf.Rect(72, 72, 400, 300), "<table><tr><td>Term</td><td>Note</td></tr><tr><td>p</td>"
+                        "<td>the mo-<br>mentum</td></tr><tr><td>q</td><td>a state-of-the-<br>art value</td></tr></table>",
+                        css="table {border-collapse: collapse} td {border: 0.5pt solid black; padding: 2pt}")
+    assert silver_page(page).markdown == ("<table><tr><td>Term</td><td>Note</td></tr><tr><td>p</td><td>the momentum"
+                                          "</td></tr><tr><td>q</td><td>a state-of-the-art value</td></tr></table>")
