@@ -51,7 +51,7 @@ def test_ground_truth_joins_each_group_and_its_advantage_enters_the_loss(tiny_mo
     assert not any(_decode(plain, out, r) == batch[r]["ground_truth"] for r in range(len(batch)))
 
 
-def _independent_gt_nll(trainer, example) -> float:
+def _independent_gt_nll(trainer, example, first_tokens: int | None = None) -> float:
     """Mean per-token NLL of the GT after the prompt, through a plain forward pass of the processor's input."""
     processor = trainer.processing_class
     prompt = processor.apply_chat_template(example["prompt"], tokenize=False, add_generation_prompt=True)
@@ -64,7 +64,8 @@ def _independent_gt_nll(trainer, example) -> float:
     inputs["mm_token_type_ids"] = torch.cat([inputs["mm_token_type_ids"], torch.zeros_like(answer)], dim=1)
     with torch.no_grad():
         logits = trainer.model(**inputs).logits[0, -n - 1:-1]
-    return -torch.log_softmax(logits.float(), -1).gather(1, answer[0].unsqueeze(1)).mean().item()
+    per_token = -torch.log_softmax(logits.float(), -1).gather(1, answer[0].unsqueeze(1))[:, 0]
+    return per_token[:first_tokens].mean().item()
 
 
 def test_hybrid_nll_adds_lambda_times_gt_nll_and_lambda_zero_changes_nothing(tiny_model_dir, tiny_dataset_dir,
@@ -76,6 +77,12 @@ def test_hybrid_nll_adds_lambda_times_gt_nll_and_lambda_zero_changes_nothing(tin
     nll = trainer.gt_nll(trainer.model, out).item()
     expected = sum(_independent_gt_nll(trainer, batch[r]) for r in nll_rows) / len(nll_rows)
     assert nll == pytest.approx(expected, rel=1e-4)
+    # pages of different lengths in one micro-batch: each page's mean runs over its own tokens only
+    short = dict(out, gt_mask=out["gt_mask"].clone())
+    short["gt_mask"][nll_rows[0], 2:] = 0
+    expected_short = (_independent_gt_nll(trainer, batch[nll_rows[0]], first_tokens=2)
+                      + sum(_independent_gt_nll(trainer, batch[r]) for r in nll_rows[1:])) / len(nll_rows)
+    assert trainer.gt_nll(trainer.model, short).item() == pytest.approx(expected_short, rel=1e-4)
     base = GRPOTrainer._compute_loss(trainer, trainer.model, out).item()
     assert trainer._compute_loss(trainer.model, out).item() == pytest.approx(base + 0.5 * nll, rel=1e-5)
     # its gradient is lambda * grad NLL: compare on one parameter
