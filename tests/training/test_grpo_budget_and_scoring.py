@@ -114,3 +114,30 @@ def test_hybrid_nll_is_divided_by_the_accumulation_steps_in_a_real_step(tiny_mod
         assert steps == 2
         assert math.isfinite(nll) and nll > 0
         assert added == pytest.approx(lam * nll / 2, rel=1e-4, abs=1e-6)
+
+
+class _StubTokenizer:
+    """Characters as token ids; `end` is what `<|im_end|>` converts to (a tokenizer may not have it)."""
+
+    unk_token_id = 0
+
+    def __init__(self, end):
+        self.end = end
+
+    def __call__(self, text, add_special_tokens=True):
+        return {"input_ids": [ord(c) for c in text] + ([1] if add_special_tokens else [])}
+
+    def convert_tokens_to_ids(self, token):
+        return self.end if token == "<|im_end|>" else self.unk_token_id
+
+
+@pytest.mark.parametrize("im_end, expected_end", [(7, 7), (0, 5), (None, 5)])
+def test_ground_truth_ends_with_im_end_or_the_models_first_eos(im_end, expected_end):
+    from firered_ocr.training.grpo_trainer import FireRedGRPOTrainer
+
+    trainer = FireRedGRPOTrainer.__new__(FireRedGRPOTrainer)  # only the tokenisation, no model
+    trainer._tokenizer = _StubTokenizer(im_end)
+    trainer.eos_token_ids = [5, 6]
+    trainer.max_completion_length = 4
+    assert trainer._gt_token_ids("ab") == [97, 98, expected_end]  # no special tokens added, then the end token
+    assert trainer._gt_token_ids("abcd") == [97, 98, 99, 100]  # exactly the budget: cut, no end token

@@ -79,8 +79,8 @@ def test_hybrid_nll_adds_lambda_times_gt_nll_and_lambda_zero_changes_nothing(tin
     assert nll == pytest.approx(expected, rel=1e-4)
     # pages of different lengths in one micro-batch: each page's mean runs over its own tokens only
     short = dict(out, gt_mask=out["gt_mask"].clone())
-    short["gt_mask"][nll_rows[0], 2:] = 0
-    expected_short = (_independent_gt_nll(trainer, batch[nll_rows[0]], first_tokens=2)
+    short["gt_mask"][nll_rows[0], 1:] = 0  # a one-token page
+    expected_short = (_independent_gt_nll(trainer, batch[nll_rows[0]], first_tokens=1)
                       + sum(_independent_gt_nll(trainer, batch[r]) for r in nll_rows[1:])) / len(nll_rows)
     assert trainer.gt_nll(trainer.model, short).item() == pytest.approx(expected_short, rel=1e-4)
     base = GRPOTrainer._compute_loss(trainer, trainer.model, out).item()
