@@ -52,7 +52,7 @@ def tex_file(name: str) -> str:
 
 
 def defined_names(cache: Path) -> dict[str, str]:
-    """Defined control sequence names -> their \meaning (and that of `\name ` for robust commands)."""
+    r"""Defined control sequence names -> their \meaning (and that of `\name ` for robust commands)."""
     target = cache / "defs.txt"
     if not target.exists():
         sources = [tex_file(n) for n in ("latex.ltx", "fontmath.ltx", "fonttext.ltx", "article.cls", "size10.clo",

@@ -144,7 +144,7 @@ def _gt_findings(pred: PageAnalysis, gt: PageAnalysis, pairs: list[tuple[int, in
             out.append(Finding("invented_table", f"table {i + 1} ({rows} rows) has no counterpart in the "
                                                  "ground truth", info.block.start, info.block.end))
     end = len(pred.text)
-    for j, info in enumerate(gt.tables):
+    for j in range(len(gt.tables)):
         if j not in paired_gt:
             rows = gt.table_rows[j]
             out.append(Finding("missing_table", f"ground-truth table {j + 1} ({rows} rows) is missing from the "

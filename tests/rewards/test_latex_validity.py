@@ -5,6 +5,7 @@ formula inside `\\[ ... \\]`, -halt-on-error) said about it; none is a guess.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -180,7 +181,7 @@ def test_formula_is_read_as_a_display_with_line_breaks_allowed_at_its_ends() -> 
 def test_latex_check_is_frozen() -> None:
     result = check_latex("x")
     assert result == LatexCheck(True, None)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         result.ok = False  # type: ignore[misc]
 
 
