@@ -133,12 +133,12 @@ def test_trainer_feeds_each_groups_reward_variance_to_the_curriculum(tiny_model_
     def reward(texts, gts):  # page 0: every completion scores 1 (zero variance); others: by length
         return [1.0 if g == constant_gt else len(t) / 100 for t, g in zip(texts, gts)]
 
-    cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "out", data=data, rewards={"r": 1.0},
+    cfg = small_cfg(tiny_model_dir, tiny_dataset_dir, tmp_path / "out", data=data, rewards={"r": 2.0},
                     curriculum=CurriculumConfig(enabled=True, floor=0.01))
     trainer, _ = build_trainer(cfg, reward_registry={"r": reward})
     batch, _ = first_rollout(trainer)
     g = trainer.num_generations
-    totals = torch.tensor(list(trainer._logs["rewards"]["r"]))
+    totals = 2.0 * torch.tensor(list(trainer._logs["rewards"]["r"]))  # the weighted total the curriculum sees
     expected = group_variances(totals, g)
     seen = {}
     for group in range(len(batch) // g):
