@@ -88,5 +88,5 @@ def test_bad_reward_mappings_are_errors_that_name_the_key_and_the_choices():
         with pytest.raises(RewardConfigError) as err:
             build_reward_funcs(mapping, funcs=funcs)
         assert str(err.value) == message
-    out, weights = build_reward_funcs({"a": 2, "b": 0}, funcs=funcs)
+    out, weights = build_reward_funcs({"b": 0, "a": 2}, funcs=funcs)  # a zero weight is skipped, not the end
     assert [f.__name__ for f in out] == ["a"] and weights == [2.0] and type(weights[0]) is float
