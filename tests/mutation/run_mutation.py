@@ -65,6 +65,8 @@ def prepare_workspace(module: str, tests: list[str], pytest_args: list[str], fre
     mutmut = {
         "source_paths": [p for p in SOURCE_PACKAGES if (ws / p).is_dir()],
         "only_mutate": [module],
+        # mutmut copies only the sources and tests/ into mutants/; tests also read these
+        "also_copy": [p for p in ("benchmarks", "configs") if (ws / p).is_dir()],
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": pytest_args,
         # torch is not fork-safe once a test has run in the parent: fork workers from a clean server instead
