@@ -48,7 +48,7 @@ class BenchMethodsConfig:
     # The shared SFT checkpoint: one per regime, shared by every seed's arms (seeds then vary the RL runs:
     # rollouts and data order); true trains one per seed too (seed-to-seed SFT variance enters the intervals)
     sft_per_seed: bool = False
-    sft_steps: int = 260
+    sft_steps: int = 500
     sft_lr: float = 1e-3
     sft_warmup: int = 100
     sft_batch: int = 32
@@ -59,7 +59,7 @@ class BenchMethodsConfig:
     max_new_tokens: int = 96  # the longest answer (4x3 table and a formula) is about 70 tokens
     grpo_base: dict = dataclasses.field(default_factory=lambda: {
         "num_generations": 8, "per_device_train_batch_size": 32, "learning_rate": 2e-4, "temperature": 1.0,
-        "rewards": {"table_validity": 1.0, "formula_validity": 1.0, "teds_s": 0.5, "teds": 0.5,
+        "rewards": {"table_validity": 1.0, "formula_validity": 1.0, "formula_count": 0.5, "teds_s": 0.5, "teds": 0.5,
                     "tag_closure": 0.5, "no_truncation": 0.5}})
     arms: list[str] = dataclasses.field(default_factory=list)  # names in arms_dir, or paths to YAML files
     arms_dir: str = str(REPO_CONFIGS / "bench_arms")

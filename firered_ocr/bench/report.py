@@ -10,8 +10,11 @@ from pathlib import Path
 
 from firered_ocr.bench.stats import estimate, paired_difference, within_noise
 
+# formula count sits beside formula validity: validity is 1 on a page with no formula, so a model that stops
+# writing formulas looks valid; the count agreement against the held-out label shows the omission.
 METRICS = [("hallucination_rate", "hallucination rate"), ("teds", "TEDS"), ("teds_s", "TEDS-S"),
-           ("formula_validity", "formula validity"), ("text_accuracy", "text accuracy")]
+           ("formula_validity", "formula validity"), ("formula_count", "formula count"),
+           ("text_accuracy", "text accuracy")]
 COUNTS = [("steps", "steps"), ("rollouts", "rollouts"), ("seconds", "train s")]
 
 
@@ -56,7 +59,11 @@ def _diff_cell(diff) -> str:
 def markdown(results: dict) -> str:
     lines = ["# Method comparison (`firered-ocr bench methods`)", ""]
     cfg = results["config"]
-    lines.append(f"{'Quick run (one seed, one regime, the main arms)' if results['quick'] else 'Full run'}: "
+    regimes = list(results["regimes"])
+    seeds = max((len(r) for runs in results["regimes"].values() for r in runs["arms"].values()), default=0)
+    arms = len(results["labels"])
+    kind = "Quick run" if results["quick"] else "Run"
+    lines.append(f"{kind}: {seeds} seed(s), {len(regimes)} regime(s) ({', '.join(regimes)}), {arms} arms; "
                  f"each arm trained {cfg['arm_seconds']:g} s from the same SFT checkpoint ({cfg['sft_steps']} "
                  f"steps); held-out greedy scores on {cfg['eval_pages']} pages; mean ± 95 % t-interval over "
                  f"seeds; Δ = paired difference from the control, ≈ where its interval includes 0. "
