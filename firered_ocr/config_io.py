@@ -120,21 +120,26 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
     data: dict = {}
     where = "defaults"
     if path is not None:
-        path = Path(path)
         where = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: top level must be a mapping")
+        data = read_yaml_mapping(path, "config file")
         if section is not None:
-            loaded = loaded.get(section, {}) or {}
-        data = loaded
+            data = data.get(section, {}) or {}
     apply_overrides(data, overrides or [], where=f"{where} (override)")
     return from_dict(cls, data, where)
+
+
+def read_yaml_mapping(path: str | Path, what: str = "file") -> dict:
+    """A YAML file whose top level is a mapping; ConfigError naming the file otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return loaded
 
 
 def flag_overrides(args: Any, flag_keys: dict[str, str], extra: list[str] | None = None) -> list[str]:

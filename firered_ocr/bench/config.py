@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import yaml
-
-from firered_ocr.config_io import ConfigError, from_dict
+from firered_ocr.config_io import ConfigError, from_dict, read_yaml_mapping
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -68,15 +66,7 @@ class BenchMethodsConfig:
 
 def load_arm(ref: str, arms_dir: str | Path) -> ArmConfig:
     path = Path(ref) if ref.endswith((".yaml", ".yml")) else Path(arms_dir) / f"{ref}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: arm file not found (arm {ref!r})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
-    arm = from_dict(ArmConfig, data, where=str(path))
+    arm = from_dict(ArmConfig, read_yaml_mapping(path, "arm file"), where=str(path))
     if arm.kind not in ("grpo", "sft"):
         raise ConfigError(f"{path}: kind must be grpo or sft, not {arm.kind!r}")
     if arm.kind == "sft" and arm.grpo:
