@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from firered_ocr.cli import main as firered_ocr
+from rewards.components import NAMES as COMPONENTS
 from rewards.scorer.corpus import score_corpus
 
 TABLE = "<table><tr><td>a</td><td>b</td></tr><tr><td>1</td><td>2</td></tr></table>"
@@ -65,7 +66,7 @@ def test_folders_with_ground_truth(corpus: tuple[Path, Path], tmp_path: Path) ->
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| invented_rows | 25.0 % | 1 |" in report and "## Worst pages" in report and "only_gt" in report
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == len(list(out.glob("hist_*.png"))) == 12
+    assert html.count("data:image/png;base64,") == len(list(out.glob("hist_*.png"))) == len(COMPONENTS) + 1  # and total
     assert (out / "hist_teds.png").read_bytes()[:4] == b"\x89PNG"
 
 
