@@ -298,6 +298,27 @@ def test_table_cells_escape_their_pipes():
     assert not problems, "unescaped | in table cells:\n" + "\n".join(problems)
 
 
+def table_problems(text: str) -> list[str]:
+    """A table's first row must be followed by its |---| separator, or GitHub shows the rows as text."""
+    problems, previous = [], (0, "")
+    for n, line in split_code(text)[0]:
+        is_row = line.lstrip().startswith("|")
+        starts_table = is_row and not (previous[0] == n - 1 and previous[1].lstrip().startswith("|"))
+        if starts_table:
+            following = text.split("\n")[n] if n < len(text.split("\n")) else ""
+            if not re.match(r"\s*\|\s*:?-{3,}", following):
+                problems.append(f"line {n}: a table without its |---| separator row")
+        previous = (n, line)
+    return problems
+
+
+def test_tables_have_their_separator_row():
+    problems = [f"{page.relative_to(REPO)}: {p}" for page in PAGES for p in table_problems(page.read_text(encoding="utf-8"))]
+    assert not problems, "\n".join(problems)
+    assert table_problems("text\n\n| a | b |\n| 1 | 2 |\n") == ["line 3: a table without its |---| separator row"]
+    assert table_problems("| a | b |\n|---|---|\n| 1 | 2 |\n") == []
+
+
 def test_rewards_page_defines_every_hallucination_category():
     from rewards import CATEGORIES
 
