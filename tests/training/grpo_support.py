@@ -46,3 +46,35 @@ def first_rollout(trainer):
     trainer.current_gradient_accumulation_steps = 1
     batch = next(iter(trainer.get_train_dataloader()))
     return batch, trainer._generate_and_score_completions(batch)
+
+
+def sigkill_grpo_run_after_checkpoint_2(recipe, out, repo) -> None:
+    """Start `firered-ocr grpo` on `recipe` into `out` (told to run far past step 2, so it is surely still
+    training when it dies), SIGKILL it once checkpoint-2 is complete, and drop any later checkpoint, so that a
+    resume must start from checkpoint-2 and redo steps 3 and 4 whatever the machine's speed."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    proc = subprocess.Popen([sys.executable, "-m", "firered_ocr", "grpo", "--config", str(recipe),
+                             f"output_dir={out}", "max_steps=1000"], cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    marker = out / "checkpoint-2" / "trainer_state.json"  # the checkpoint's last file
+    deadline = time.monotonic() + 240
+    while not marker.is_file():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("no checkpoint-2 after 240 s")
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    for later in out.glob("checkpoint-*"):
+        if int(later.name.split("-")[1]) > 2:
+            shutil.rmtree(later)

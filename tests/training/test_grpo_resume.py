@@ -4,12 +4,6 @@ are deterministic, so equality is checked, not a tolerance)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +15,7 @@ pytest.importorskip("trl")
 from safetensors.torch import load_file  # noqa: E402
 
 from firered_ocr.training.grpo import load_grpo_config, run_grpo  # noqa: E402
+from grpo_support import sigkill_grpo_run_after_checkpoint_2  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,28 +42,7 @@ def _rollouts(out: Path) -> list[dict]:
 def test_sigkilled_run_resumes_from_its_checkpoint_as_if_never_stopped(tiny_model_dir, tiny_dataset_dir, tmp_path):
     recipe = _recipe(tmp_path, tiny_model_dir, tiny_dataset_dir)
     killed = tmp_path / "killed"
-    # The killed run is told to go on far past step 2, so it is surely still training when it dies.
-    proc = subprocess.Popen([sys.executable, "-m", "firered_ocr", "grpo", "--config", str(recipe),
-                             f"output_dir={killed}", "max_steps=1000"], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    marker = killed / "checkpoint-2" / "trainer_state.json"
-    deadline = time.monotonic() + 240
-    while not marker.is_file():
-        if proc.poll() is not None:
-            pytest.fail(f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("no checkpoint-2 after 240 s")
-        time.sleep(0.05)
-    # trainer_state.json is the checkpoint's last file; the kill hits somewhere in step 3 or later.
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    # On an idle machine the run may have saved checkpoint-4 before the kill landed: drop any later
-    # checkpoint so that the run resumes from checkpoint-2 and must redo (and re-log) steps 3 and 4; the
-    # rows the killed run logged past step 2 stay in the logs and must be dropped by the resume.
-    for later in killed.glob("checkpoint-*"):
-        if int(later.name.split("-")[1]) > 2:
-            shutil.rmtree(later)
+    sigkill_grpo_run_after_checkpoint_2(recipe, killed, REPO)
     assert not (killed / "final").exists()
 
     resumed_final = run_grpo(load_grpo_config(recipe, [f"output_dir={killed}"]))  # resume: auto

@@ -4,12 +4,6 @@ stream) and the same policy weights."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +15,7 @@ pytest.importorskip("trl")
 from safetensors.torch import load_file  # noqa: E402
 
 from firered_ocr.training.grpo import load_grpo_config, run_grpo  # noqa: E402
+from grpo_support import sigkill_grpo_run_after_checkpoint_2  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,23 +54,7 @@ def _assert_same(a, b, where: str) -> None:
 def test_sigkilled_curator_run_resumes_as_if_never_stopped(tiny_model_dir, tiny_dataset_dir, tmp_path):
     recipe = _recipe(tmp_path, tiny_model_dir, tiny_dataset_dir)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "firered_ocr", "grpo", "--config", str(recipe),
-                             f"output_dir={killed}", "max_steps=1000"], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    marker = killed / "checkpoint-2" / "trainer_state.json"
-    deadline = time.monotonic() + 240
-    while not marker.is_file():
-        if proc.poll() is not None:
-            pytest.fail(f"the run ended before its first checkpoint: {proc.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("no checkpoint-2 after 240 s")
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    for later in killed.glob("checkpoint-*"):  # resume from checkpoint-2 even if the kill landed late
-        if int(later.name.split("-")[1]) > 2:
-            shutil.rmtree(later)
+    sigkill_grpo_run_after_checkpoint_2(recipe, killed, REPO)
     state2 = torch.load(killed / "checkpoint-2" / "curator_state.pt", weights_only=False)
     assert state2["curator"]["updates"] == 2  # both finished batches measured before the checkpoint
     assert len(state2["sampler"]["pending"]) == 1  # the block the dataloader had drawn ahead
