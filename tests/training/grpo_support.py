@@ -78,3 +78,16 @@ def sigkill_grpo_run_after_checkpoint_2(recipe, out, repo) -> None:
     for later in out.glob("checkpoint-*"):
         if int(later.name.split("-")[1]) > 2:
             shutil.rmtree(later)
+
+
+def per_token_logps(trainer, out):
+    """The trainer's per-token log-probabilities of a rollout batch's completions, without gradients."""
+    import torch
+
+    with torch.no_grad():
+        logps, _, _ = trainer._get_per_token_logps_and_entropies(
+            trainer.model, torch.cat([out["prompt_ids"], out["completion_ids"]], 1),
+            torch.cat([out["prompt_mask"], out["completion_mask"]], 1), out["completion_ids"].size(1),
+            pixel_values=out["pixel_values"], image_grid_thw=out["image_grid_thw"],
+            num_images=out["num_images"], mm_token_type_ids=out["mm_token_type_ids"])
+    return logps

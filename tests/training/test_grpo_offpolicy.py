@@ -8,7 +8,7 @@ import torch
 
 pytest.importorskip("trl")
 
-from grpo_support import FAKE_REGISTRY, first_rollout, small_cfg  # noqa: E402
+from grpo_support import FAKE_REGISTRY, first_rollout, per_token_logps, small_cfg  # noqa: E402
 from trl import GRPOTrainer  # noqa: E402
 
 from firered_ocr.training.grpo import build_trainer  # noqa: E402
@@ -151,21 +151,11 @@ def test_zero_variance_groups_leave_the_loss_only_when_skipped(tiny_model_dir, t
         assert out["num_items_in_batch"].item() == mask.sum().item()
 
 
-def _seq_logps(trainer, out):
-    with torch.no_grad():
-        logps, _, _ = trainer._get_per_token_logps_and_entropies(
-            trainer.model, torch.cat([out["prompt_ids"], out["completion_ids"]], 1),
-            torch.cat([out["prompt_mask"], out["completion_mask"]], 1), out["completion_ids"].size(1),
-            pixel_values=out["pixel_values"], image_grid_thw=out["image_grid_thw"],
-            num_images=out["num_images"], mm_token_type_ids=out["mm_token_type_ids"])
-    return logps
-
-
 def test_importance_ratio_level_token_vs_sequence_matches_the_clipped_objective(tiny_model_dir, tiny_dataset_dir,
                                                                                 tmp_path):
     trainer = _trainer(tiny_model_dir, tiny_dataset_dir, tmp_path, rewards={"length": 1.0})
     _, out = first_rollout(trainer)
-    logps = _seq_logps(trainer, out)
+    logps = per_token_logps(trainer, out)
     mask = out["completion_mask"].float()
     gen = torch.Generator().manual_seed(0)
     old = logps + 0.3 * torch.randn(logps.shape, generator=gen) * mask  # a behaviour policy that drifted
@@ -200,7 +190,7 @@ def test_num_iterations_reuses_each_rollout_with_ratios_away_from_one(tiny_model
 
     def measuring_loss(model, inputs):
         if "old_per_token_logps" in inputs:
-            gap = (_seq_logps(trainer, inputs) - inputs["old_per_token_logps"]).abs()
+            gap = (per_token_logps(trainer, inputs) - inputs["old_per_token_logps"]).abs()
             ratio_gaps.append((gap * inputs["completion_mask"]).max().item())
         return compute_loss(model, inputs)
 

@@ -10,22 +10,12 @@ import torch
 
 pytest.importorskip("trl")
 
-from grpo_support import FAKE_REGISTRY, first_rollout, small_cfg  # noqa: E402
+from grpo_support import FAKE_REGISTRY, first_rollout, per_token_logps, small_cfg  # noqa: E402
 from trl import GRPOTrainer  # noqa: E402
 
 from firered_ocr.training.grpo import GRPOConfigError, GRPOStageConfig, build_grpo_args, build_trainer  # noqa: E402
 
 K_LAMBDA = {True: (2.0, 3.0), False: (3.0, 2.0)}  # A >= 0 : (k, lambda); A < 0
-
-
-def _logps(trainer, out):
-    with torch.no_grad():
-        logps, _, _ = trainer._get_per_token_logps_and_entropies(
-            trainer.model, torch.cat([out["prompt_ids"], out["completion_ids"]], 1),
-            torch.cat([out["prompt_mask"], out["completion_mask"]], 1), out["completion_ids"].size(1),
-            pixel_values=out["pixel_values"], image_grid_thw=out["image_grid_thw"],
-            num_images=out["num_images"], mm_token_type_ids=out["mm_token_type_ids"])
-    return logps
 
 
 def _phi(w: float, advantage: float) -> float:
@@ -35,7 +25,7 @@ def _phi(w: float, advantage: float) -> float:
 
 def _hand_loss(trainer, out) -> tuple[float, float, list[float]]:
     """(the VESPO objective, the same with phi = 1, i.e. REINFORCE, the W's), per sequence in float64."""
-    logps = _logps(trainer, out).double()
+    logps = per_token_logps(trainer, out).double()
     mask = out["completion_mask"].double()
     old = out.get("old_per_token_logps")
     old = logps if old is None else old.double()
