@@ -102,3 +102,46 @@ def test_group_advantage_on_the_total_and_on_a_success_event():
     assert metrics["maxrl/success_rate"] == pytest.approx(p)
     assert math.isclose(GroupAdvantage("maxrl_ustat", names, weights, 4).compute(per_func)[0][0].item(),
                         (1 + 1.4 / 2 + 0.4 / 1) * 1.0 - 1.0)  # failures {0.4, 1}: e = 1, 1.4, 0.4
+
+
+def test_unjudged_rows_leave_their_group_for_both_estimators():
+    # An all-zero group with an unjudged row carries no signal: every row gets 0, not -1 for the zeros.
+    # A group with one judged row is its own mean (0); an unjudged group is all 0 and raises nothing.
+    rewards = _t([0, 0, 0, NAN, 1, NAN, NAN, NAN, NAN, NAN, NAN, NAN])
+    zeros = _t([0.0] * 12)
+    torch.testing.assert_close(maxrl_ustat_advantages(rewards, 4), zeros, rtol=0, atol=0)
+    torch.testing.assert_close(maxrl_advantages(rewards, 4), zeros, rtol=0, atol=0)
+
+
+def test_ustat_takes_a_total_a_rounding_error_above_one_as_exactly_one():
+    # total_reward divides by the weights' sum, which can land a hair above 1; the range check lets up to 1e-6
+    # through and the estimator must then see 1, so the 0/1 identity still gives [N - 1, -1, -1, -1] exactly
+    # (taken as 1 + 5e-7, A_0 would be 4 * (1 + 5e-7) - 1 = 3 + 2e-6).
+    torch.testing.assert_close(maxrl_ustat_advantages(_t([1 + 5e-7, 0, 0, 0]), 4), _t([3.0, -1, -1, -1]),
+                               rtol=0, atol=1e-12)
+
+
+def test_advantages_come_back_in_the_rewards_dtype():
+    # The trainer hands float32 rewards and writes the result into its float32 advantages.
+    rewards = torch.tensor([1.0, 0.5, 0.0, 0.5], dtype=torch.float32)
+    official = maxrl_advantages(rewards, 4)
+    ustat = maxrl_ustat_advantages(rewards, 4)
+    assert official.dtype == torch.float32 and ustat.dtype == torch.float32
+    # official: mean 0.5, so (r - 0.5) / 0.500001
+    torch.testing.assert_close(official, torch.tensor([0.5, 0, -0.5, 0]) / 0.500001, rtol=0, atol=1e-6)
+    # U-statistic: w_0 over the others' failures {0.5, 1, 0.5}: e = 1, 2, 1.25, 0.25 -> 1 + 2/3 + 1.25/3 + 0.25 = 7/3,
+    # A_0 = 4/3; w_1 over {0, 1, 0.5}: e = 1, 1.5, 0.5, 0 -> 1 + 1.5/3 + 0.5/3 = 5/3, A_1 = 5/6 - 1 = -1/6; A_2 = -1
+    torch.testing.assert_close(ustat, torch.tensor([4 / 3, -1 / 6, -1.0, -1 / 6]), rtol=0, atol=1e-6)
+
+
+def test_an_unknown_success_component_is_named_with_the_configured_ones():
+    per_func = _t([[1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"grpo.maxrl.success: cells, rows not among the configured rewards "
+                                         r"\(teds, text_accuracy\)"):
+        success_events(per_func, ["teds", "text_accuracy"], {"rows": 0.5, "teds": 0.9, "cells": 0.5})
+
+
+def test_a_score_a_hair_below_its_threshold_fails_the_success_event():
+    # The threshold is compared in the scores' float64: as float32, 0.9 is 0.89999998 and 0.89999999 would pass.
+    per_func = _t([[0.89999999], [0.9]])
+    torch.testing.assert_close(success_events(per_func, ["teds"], {"teds": 0.9}), _t([0.0, 1.0]), rtol=0, atol=0)

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from firered_ocr.training.methods import GroupAdvantage, ProsperConfig, group_game, prosper_advantages
+from firered_ocr.training.methods import GroupAdvantage, ProsperConfig, group_game, preferences, prosper_advantages
 from firered_ocr.training.methods.prosper import ProsperConfigError
 
 NAN = float("nan")
@@ -56,7 +56,10 @@ def test_a_component_that_cannot_judge_the_page_leaves_its_objective_set():
     assert math.isnan(game.values[2].item()) and game.weights[2].item() == 0.0
     torch.testing.assert_close(game.advantages, _t([0.25, -0.25, 0.0]), rtol=0, atol=1e-12)
     nothing = group_game(_t([[NAN], [NAN], [NAN]]), [("linear", 0.1)], cfg)
-    assert nothing.advantages.tolist() == [0.0, 0.0, 0.0] and nothing.weights.tolist() == [0.0]
+    # an empty set: no game, so float64 zeros, no value, no weight and no cycle
+    torch.testing.assert_close(nothing.advantages, _t([0.0, 0.0, 0.0]), rtol=0, atol=0)
+    torch.testing.assert_close(nothing.weights, _t([0.0]), rtol=0, atol=0)
+    assert math.isnan(nothing.values[0].item()) and nothing.cycle is False
 
 
 def test_three_cycles_of_the_majority_vote_are_counted_per_group():
@@ -85,9 +88,72 @@ def test_softmin_spreads_the_objective_weights():
 
 
 def test_bad_settings_name_their_key():
+    ProsperConfig(link="linear", objective="softmin", temperatures={"teds": 0.2}, hard_margin=0.0).validate()
     with pytest.raises(ProsperConfigError, match="grpo.prosper.link"):
         ProsperConfig(link="hard").validate()
+    with pytest.raises(ProsperConfigError, match=r"grpo.prosper.objective: one of \('argmin', 'softmin'\), not 'max'"):
+        ProsperConfig(objective="max").validate()
+    with pytest.raises(ProsperConfigError, match="grpo.prosper.temperatures.teds: must be > 0, not 0.0"):
+        ProsperConfig(temperatures={"teds": 0.0}).validate()
+    with pytest.raises(ProsperConfigError, match="grpo.prosper.hard_margin: must be >= 0, not -0.1"):
+        ProsperConfig(hard_margin=-0.1).validate()
+    with pytest.raises(ProsperConfigError, match=r"grpo.prosper.temperatures: cells, teds_s not among the configured "
+                                                 r"rewards \(teds, text_accuracy\)"):
+        ProsperConfig(temperatures={"teds_s": 0.2, "cells": 0.2, "teds": 0.2}).links(["teds", "text_accuracy"])
     with pytest.raises(ProsperConfigError, match="grpo.prosper.beta: must be > 0"):
         ProsperConfig(beta=0).validate()
     with pytest.raises(ProsperConfigError, match="grpo.prosper.temperatures: teds_s not among"):
         GroupAdvantage("prosper", ["teds"], [1.0], 4, prosper=ProsperConfig(temperatures={"teds_s": 0.2}))
+
+
+def test_each_component_gets_its_link_and_temperature_in_column_order():
+    cfg = ProsperConfig(temperatures={"teds": 0.3})
+    assert cfg.links(["teds", "text_accuracy", "table_validity"]) == [
+        ("sigmoid", 0.3), ("sigmoid", 0.1), ("hard", 0.1)]  # table_validity is a validity component: hard
+
+
+def test_hard_link_ties_within_the_margin_and_nan_pairs_are_indifferent():
+    # margin 0 (the default): any positive difference is a win
+    default = preferences(_t([[0.5], [0.0], [0.5]]), [("hard", 0.1)])[0]
+    torch.testing.assert_close(default, _t([[0.5, 1.0, 0.5], [0.0, 0.5, 0.0], [0.5, 1.0, 0.5]]), rtol=0, atol=0)
+    # margin 0.1: 0.05 apart is a tie, 0.25 apart is a win / loss
+    margin = preferences(_t([[0.05], [0.0], [0.3]]), [("hard", 0.1)], hard_margin=0.1)[0]
+    torch.testing.assert_close(margin, _t([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [1.0, 1.0, 0.5]]), rtol=0, atol=0)
+    # a completion the component did not judge: 1/2 against everyone, under every link
+    s = 1 / (1 + math.exp(-10))  # sigmoid(1 / 0.1)
+    torch.testing.assert_close(preferences(_t([[1.0, 1.0], [NAN, NAN], [0.0, 0.0]]), [("sigmoid", 0.1), ("linear", 0.1)]),
+                               _t([[[0.5, 0.5, s], [0.5, 0.5, 0.5], [1 - s, 0.5, 0.5]],
+                                   [[0.5, 0.5, 1.0], [0.5, 0.5, 0.5], [0.0, 0.5, 0.5]]]), rtol=0, atol=1e-15)
+    with pytest.raises(ProsperConfigError, match="grpo.prosper: unknown link 'step'"):
+        preferences(_t([[1.0], [0.0]]), [("step", 0.1)])
+
+
+def test_step_diagnostics_average_over_played_groups_and_the_pages_that_judged_each_component():
+    cfg = ProsperConfig(link="linear", hard_components=[], beta=0.1)
+    names = ["teds", "text_accuracy"]
+    groups = [[[NAN, NAN], [0.2, NAN], [NAN, NAN]],  # one scorable completion: no game, all 0
+              [[1.0, NAN], [0.0, NAN], [NAN, NAN]],  # two scorable: teds alone is in the set
+              [[0.5, 1.0], [0.5, 0.0], [0.4, 0.0]],  # text_accuracy spreads most: the worst objective
+              [[1.0, NAN], [0.5, NAN], [0.0, NAN]]]  # teds alone again
+    adv, metrics = prosper_advantages(_t([row for g in groups for row in g]), names, 3, cfg)
+    # linear link: (s_k* - mean over the scorable rows) / 2; unscorable rows 0
+    torch.testing.assert_close(adv, _t([0, 0, 0, 0.25, -0.25, 0, 1 / 3, -1 / 6, -1 / 6, 0.25, 0, -0.25]),
+                               rtol=0, atol=1e-12)
+
+    def v(neg_r_over_beta):  # V = -beta log mean_j exp(-r_j / beta), r_j = (mean s - s_j) / 2
+        return -0.1 * math.log(sum(math.exp(x) for x in neg_r_over_beta) / len(neg_r_over_beta))
+
+    v_teds = [v([2.5, -2.5]), v([1 / 6, 1 / 6, -1 / 3]), v([2.5, 0.0, -2.5])]
+    assert metrics["prosper/V/teds"] == pytest.approx(sum(v_teds) / 3, rel=0, abs=1e-12)
+    assert metrics["prosper/V/text_accuracy"] == pytest.approx(v([10 / 3, -5 / 3, -5 / 3]), rel=0, abs=1e-12)
+    assert metrics["prosper/objective_share/teds"] == pytest.approx(2 / 3, rel=1e-15)
+    assert metrics["prosper/objective_share/text_accuracy"] == pytest.approx(1 / 3, rel=1e-15)
+    assert metrics["prosper/cycle_frac"] == 0.0
+
+
+def test_a_step_without_a_playable_group_reports_zeros_and_keeps_the_rewards_dtype():
+    per_func = torch.tensor([[NAN, NAN], [0.3, NAN], [NAN, NAN]], dtype=torch.float32)
+    adv, metrics = prosper_advantages(per_func, ["teds", "text_accuracy"], 3, ProsperConfig())
+    torch.testing.assert_close(adv, torch.zeros(3, dtype=torch.float32), rtol=0, atol=0)
+    assert metrics == {"prosper/cycle_frac": 0.0, "prosper/objective_share/teds": 0.0,
+                       "prosper/objective_share/text_accuracy": 0.0}  # no V for components never judged in a game
