@@ -119,6 +119,9 @@ def test_ustat_takes_a_total_a_rounding_error_above_one_as_exactly_one():
     # (taken as 1 + 5e-7, A_0 would be 4 * (1 + 5e-7) - 1 = 3 + 2e-6).
     torch.testing.assert_close(maxrl_ustat_advantages(_t([1 + 5e-7, 0, 0, 0]), 4), _t([3.0, -1, -1, -1]),
                                rtol=0, atol=1e-12)
+    # the tolerance includes its edge: 1 + 1e-6 is still a 1
+    torch.testing.assert_close(maxrl_ustat_advantages(_t([0, 1 + 1e-6, 0, 0]), 4), _t([-1, 3.0, -1, -1]),
+                               rtol=0, atol=1e-12)
 
 
 def test_advantages_come_back_in_the_rewards_dtype():
