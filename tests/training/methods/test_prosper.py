@@ -157,3 +157,24 @@ def test_a_step_without_a_playable_group_reports_zeros_and_keeps_the_rewards_dty
     torch.testing.assert_close(adv, torch.zeros(3, dtype=torch.float32), rtol=0, atol=0)
     assert metrics == {"prosper/cycle_frac": 0.0, "prosper/objective_share/teds": 0.0,
                        "prosper/objective_share/text_accuracy": 0.0}  # no V for components never judged in a game
+
+
+def test_the_objective_is_chosen_within_the_pages_set_under_argmin_and_softmin():
+    # teds cannot judge the page (V would be 0, its preferences all 1/2); text_accuracy ties every completion,
+    # so its V is 0 too: the tie must still go to the component that is in the set, not to the first column.
+    scores = _t([[NAN, 0.5], [NAN, 0.5], [NAN, 0.5]])
+    for objective in ("argmin", "softmin"):
+        cfg = ProsperConfig(link="linear", hard_components=[], objective=objective)
+        game = group_game(scores, [("linear", 0.1)] * 2, cfg)
+        torch.testing.assert_close(game.weights, _t([0.0, 1.0]), rtol=0, atol=0)
+        assert math.isnan(game.values[0].item()) and game.values[1].item() == 0.0
+
+
+def test_the_hard_margin_reaches_the_game():
+    # margin 0.1: 1.0 and 0.95 tie, both beat 0.0. r = mean_i (P(i > j) - 1/2) = [-1/6, -1/6, 1/3]; for any
+    # comparator nu, q_i - mean q = [1/6, 1/6, -1/3] (with margin 0, 1.0 would beat 0.95 and they would differ)
+    cfg = ProsperConfig(hard_margin=0.1, beta=0.1)
+    game = group_game(_t([[1.0], [0.95], [0.0]]), [("hard", 0.1)], cfg)
+    torch.testing.assert_close(game.advantages, _t([1 / 6, 1 / 6, -1 / 3]), rtol=0, atol=1e-12)
+    v = -0.1 * math.log((2 * math.exp(10 / 6) + math.exp(-10 / 3)) / 3)
+    assert game.values[0].item() == pytest.approx(v, rel=0, abs=1e-12)
