@@ -146,6 +146,10 @@ def test_trainer_feeds_each_groups_reward_variance_to_the_curriculum(tiny_model_
         seen[page] = expected[group].item()
         assert list(trainer.learnability.history[page]) == [pytest.approx(seen[page])]
     assert set(trainer.learnability.history) == set(seen) == {0, 1}
+    logged = trainer._metrics["train"]
+    assert logged["curriculum/max_page_prob"] == [pytest.approx(trainer.learnability.probabilities().max().item())]
+    assert logged["curriculum/pages_seen_frac"] == [1.0]  # both pages of the two-page set observed
+    assert trainer.curriculum_sampler.state_dict()["pending"] == []  # its block was turned into this rollout
     for page, variance in seen.items():
         if page == 0:
             assert variance == 0.0 and trainer.learnability.score(page) == pytest.approx(0.01)

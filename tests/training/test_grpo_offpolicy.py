@@ -33,6 +33,14 @@ def test_ground_truth_joins_each_group_and_its_advantage_enters_the_loss(tiny_mo
     assert gt_rows == [i for i in range(len(batch)) if i % g == g - 1]  # the last of each group
     for row in gt_rows:
         assert _decode(trainer, out, row) == batch[row]["ground_truth"]
+    # logged: the weighted total reward of the GT rows and of the sampled rows, and the GT rows' advantage
+    totals = (trainer._round_rewards * torch.tensor([1.0, 0.5])).sum(dim=1)
+    is_gt = out["gt_sample"]
+    logged = trainer._metrics["train"]
+    assert logged["gt/reward_mean"] == [pytest.approx(totals[is_gt].mean().item())]
+    assert logged["gt/sampled_reward_mean"] == [pytest.approx(totals[~is_gt].mean().item())]
+    assert logged["gt/advantage_mean"] == [pytest.approx(out["advantages"][is_gt].mean().item())]
+    assert totals[is_gt].mean() != totals[~is_gt].mean()  # the two means are told apart
     exact = list(trainer._logs["rewards"]["exact"])
     advantages = out["advantages"]
     for row in gt_rows:
