@@ -106,7 +106,7 @@ def _content_costs(a: list[str], b: list[str]) -> np.ndarray:
     """PubTabNet's normalized Levenshtein ``distance / max(len)`` (0 if both empty) of every pair."""
     work_units = sum(len(s) // 64 + 1 for s in a) * sum(len(s) + 1 for s in b)
     if work_units > MAX_LEVENSHTEIN_WORK:  # cut every cell to a common length until the work fits
-        cap = max(max(map(len, a), default=0), max(map(len, b), default=0))
+        cap = max(map(len, a + b))  # both lists are non-empty here: an empty one makes the work 0
         while work_units > MAX_LEVENSHTEIN_WORK and cap > 1:
             cap //= 2
             work_units = sum(min(len(s), cap) // 64 + 1 for s in a) * sum(min(len(s), cap) + 1 for s in b)

@@ -3,6 +3,7 @@ page pairing, bounds, and hypothesis properties."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import random
 import sys
@@ -160,6 +161,31 @@ def test_th_option() -> None:
     assert teds(pred, pred.replace("Agf", "Zzz"), th_as_td=False) == 1.0
 
 
+# ---------------------------------------------------------------- cell tokens
+
+# Each tag token (<b>) is encoded as one private-use character (U+100000 on) that occurs in no cell text: a
+# cell text holding those characters, or characters just below the range, must not be mistaken for a tag.
+PRIVATE_USE_CELLS = [
+    # text U+100000 x vs <b> x </b>: 2 of 3 tokens differ; n = 3 (tr, td, b)
+    ("\U00100000x", "<b>x</b>", 1 - (2 / 3) / 3),
+    # text x U+FFFFF vs <b> x </b>: U+FFFFF is not a tag, 2 of 3 differ
+    ("x\U000FFFFF", "<b>x</b>", 1 - (2 / 3) / 3),
+    # U+FFFFF x vs <b> x </b> U+100000: 3 of 4 tokens differ
+    ("\U000FFFFFx", "<b>x</b>\U00100000", 1 - (3 / 4) / 3),
+    # two used codes, then four tags whose order differs (<b><i> vs <i><b>): 4 of 7 differ; n = 4
+    ("\U00100000\U00100001<b><i>x</i></b>", "\U00100000\U00100001<i><b>x</b></i>", 1 - (4 / 7) / 4),
+]
+
+
+@pytest.mark.parametrize(("pred_cell", "gt_cell", "want"), PRIVATE_USE_CELLS)
+def test_private_use_characters_in_cells_never_collide_with_tag_tokens(pred_cell: str, gt_cell: str,
+                                                                        want: float) -> None:
+    pred, gt = (f"<table><tr><td>{c}</td></tr></table>" for c in (pred_cell, gt_cell))
+    assert teds(pred, gt) == pytest.approx(want, abs=1e-12)
+    assert teds(pred, gt, th_as_td=False) == pytest.approx(ref.reference_teds(WRAP.format(pred), WRAP.format(gt)),
+                                                           abs=1e-12)
+
+
 # ---------------------------------------------------------------- pages
 
 
@@ -174,6 +200,34 @@ def test_page_pairing_is_order_free_and_counts_missing_tables() -> None:
     assert teds_page("no tables", "none either") == 1.0
     assert teds_page("no tables", gt) == 0.0
     assert teds_tables([t1, t2], [t2]) == pytest.approx(0.5)
+
+
+def test_table_lists_and_pages_pass_structure_only_and_th_as_td_on() -> None:
+    gt = "<table><tr><td>Name</td><td>Age</td></tr></table>"
+    pred = "<table><tr><th>Name</th><th>Agf</th></tr></table>"
+    by_default = 1 - (1 / 3) / 3  # th read as a cell: one token of three off, 3 elements
+    reference_th = 1 - 2 / 3  # th an inner node: two renames
+    assert teds_tables([pred], [gt]) == pytest.approx(by_default)
+    assert teds_tables([pred], [gt], structure_only=True) == 1.0
+    assert teds_tables([pred], [gt], th_as_td=False) == pytest.approx(reference_th)
+    assert teds_page(pred, gt) == pytest.approx(by_default)
+    assert teds_page(pred, gt, True) == 1.0
+    assert teds_page(pred, gt, th_as_td=False) == pytest.approx(reference_th)
+
+
+def test_page_pairing_is_the_best_one_to_one_assignment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against every one-to-one pairing, on random score matrices up to 5 x 5 (ties included)."""
+    rng = random.Random(5)
+    for _ in range(300):
+        p, g = rng.randint(1, 5), rng.randint(1, 5)
+        score = [[rng.choice([0.0, 0.5, 1.0, rng.random()]) for _ in range(g)] for _ in range(p)]
+        monkeypatch.setattr(teds_module, "teds", lambda a, b, score=score, **_: score[int(a)][int(b)])
+        if p <= g:
+            best = max(sum(score[i][j] for i, j in enumerate(cols)) for cols in itertools.permutations(range(g), p))
+        else:
+            best = max(sum(score[i][j] for j, i in enumerate(rows)) for rows in itertools.permutations(range(p), g))
+        got = teds_tables([str(i) for i in range(p)], [str(j) for j in range(g)])
+        assert got == pytest.approx(best / max(p, g), abs=1e-12), score
 
 
 def test_extract_tables_in_order_with_nesting_and_unclosed() -> None:
