@@ -27,13 +27,15 @@ def test_sampling_distribution_is_a_softmax_with_a_uniform_floor():
     p2 = sampling_distribution(torch.tensor([0.0, math.log(3)], dtype=D), alpha=0.2, temperature=0.5)
     torch.testing.assert_close(p2, torch.tensor([0.18, 0.82], dtype=D))
     torch.testing.assert_close(entropy(p2), torch.tensor(-(0.18 * math.log(0.18) + 0.82 * math.log(0.82)), dtype=D))
-    # a page with probability 0 adds nothing (0 log 0 = 0, not NaN)
-    torch.testing.assert_close(entropy(torch.tensor([0.5, 0.5, 0.0], dtype=D)), torch.tensor(math.log(2), dtype=D))
+    # a page with probability 0 adds nothing (0 log 0 = 0, not NaN); a batch of distributions: one entropy per row
+    torch.testing.assert_close(entropy(torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], dtype=D)),
+                               torch.tensor([math.log(2), 0.0], dtype=D))
 
 
 def test_sequence_ratio_is_the_length_normalised_ratio_of_unmasked_tokens():
     new = torch.tensor([[0.2, -0.4, 9.0], [1.0, 1.0, 1.0], [0.3, 5.0, 5.0]], dtype=D)
-    old = torch.zeros_like(new)
+    old = torch.tensor([[-0.5, -0.5, 0.0], [0.0, 0.0, 0.0], [-1.0, 0.0, 0.0]], dtype=D)
+    new = new + old  # new - old: [0.2, -0.4] (mean -0.1), nothing, [0.3]
     mask = torch.tensor([[1, 1, 0], [0, 0, 0], [1, 0, 0]])  # two tokens, none (ratio 1), one token
     torch.testing.assert_close(sequence_ratios(new, old, mask),
                                torch.tensor([math.exp(-0.1), 1.0, math.exp(0.3)], dtype=D))
@@ -45,6 +47,10 @@ def test_improvement_is_the_group_mean_of_advantage_times_ratio_minus_one():
     adv = torch.tensor([1.0, -1.0, 0.5, 0.3], dtype=D)
     ratios = torch.tensor([1.2, 0.9, 1.0, 1.1], dtype=D)
     torch.testing.assert_close(improvement(adv, ratios, 2), torch.tensor([0.15, 0.015], dtype=D))
+    # float32 inputs are taken exactly: s - 1 in float32 would round 0.1f - 1 (float32 has no 2^-27 bits near -0.9)
+    s32 = torch.tensor([0.1, 1.0], dtype=torch.float32)
+    expected = (float(s32[0]) - 1.0) / 2  # A = [1, 0]
+    assert improvement(torch.tensor([1.0, 0.0], dtype=torch.float32), s32, 2).item() == expected
 
 
 def test_clipped_curator_loss_matches_the_hand_computed_objective():
