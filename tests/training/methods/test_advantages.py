@@ -29,13 +29,14 @@ def test_total_reward_is_the_weighted_mean_with_unjudged_components_counting_zer
 
 def test_maxrl_on_the_total_reward_uses_the_denominator_floor():
     # weights 1 and 0.3: totals [(0.4 + 0.3) / 1.3, 0, 0.3 / 1.3, NaN] = [7/13, 0, 3/13, NaN]; mean of the judged
-    # rows 10/39 is under the floor 0.5, so A = (r - 10/39) / (0.5 + 1e-6) = [11, -10, -1] / 39 / 0.500001
-    per_func = _t([[0.4, 1.0], [0.0, 0.0], [0.0, 1.0], [NAN, NAN]])
+    # rows 10/39 is under the floor 0.5, so A = (r - 10/39) / (0.5 + 1e-6) = [11, -10, -1] / 39 / 0.500001.
+    # A second group with one judged row (total 0.78 / 1.3 = 0.6) is its own mean: A = 0, group mean 0.6.
+    per_func = _t([[0.4, 1.0], [0.0, 0.0], [0.0, 1.0], [NAN, NAN], [0.6, 0.6], [NAN, NAN], [NAN, NAN], [NAN, NAN]])
     adv, metrics = GroupAdvantage("maxrl", NAMES, [1.0, 0.3], 4, maxrl=MaxRLConfig(denominator_floor=0.5)).compute(
         per_func)
-    expected = [11 / 39 / 0.500001, -10 / 39 / 0.500001, -1 / 39 / 0.500001, 0.0]
+    expected = [11 / 39 / 0.500001, -10 / 39 / 0.500001, -1 / 39 / 0.500001, 0.0, 0.0, 0.0, 0.0, 0.0]
     torch.testing.assert_close(adv, _t(expected), rtol=0, atol=1e-12)
-    assert metrics == pytest.approx({"maxrl/reward_mean": 10 / 39, "maxrl/all_zero_group_frac": 0.0,
+    assert metrics == pytest.approx({"maxrl/reward_mean": (10 / 39 + 0.6) / 2, "maxrl/all_zero_group_frac": 0.0,
                                      "maxrl/advantage_max": expected[0]}, rel=1e-12)
 
 
