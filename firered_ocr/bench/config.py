@@ -62,6 +62,9 @@ class BenchMethodsConfig:
     arms: list[str] = dataclasses.field(default_factory=list)  # names in arms_dir, or paths to YAML files
     arms_dir: str = str(REPO_CONFIGS / "bench_arms")
     quick_arms: list[str] = dataclasses.field(default_factory=list)  # the main arms, for --quick
+    # The plain method every other RL arm must beat: the report adds each arm's paired difference from it
+    # ("does PROSPER beat GRPO?" is the user's question, not "does it beat more SFT?"); "" turns it off
+    rl_baseline: str = "grpo_onpolicy"
 
 
 def load_arm(ref: str, arms_dir: str | Path) -> ArmConfig:

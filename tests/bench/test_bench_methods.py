@@ -30,6 +30,40 @@ def test_interval_is_student_t_over_seeds():
     assert within_noise(paired_difference([0.1], [0.5]))  # one seed: nothing is outside noise
 
 
+def _synthetic_results(rates: dict[str, list[float]]) -> dict:
+    def run(rate):
+        final = {"hallucination_rate": rate, "teds": 0.5, "text_accuracy": None, "rate/ragged_table": rate}
+        return {"final": final, "curve": [{"seconds": 20.0, **final}], "steps": 10, "rollouts": 80, "seconds": 40.0}
+    return {"config": {"arm_seconds": 40, "sft_steps": 500, "eval_pages": 64, "rl_baseline": "grpo_onpolicy"},
+            "quick": False, "total_seconds": 123.0, "labels": {"grpo_onpolicy": "GRPO on-policy"},
+            "regimes": {"silver": {"sft": [{"hallucination_rate": 0.6}],
+                                   "arms": {name: [run(r) for r in vals] for name, vals in rates.items()}}}}
+
+
+def test_report_gives_each_rl_arm_its_paired_difference_from_the_control_and_from_plain_grpo(tmp_path):
+    from firered_ocr.bench.report import markdown, rewrite_report, write_report
+
+    results = _synthetic_results({"sft_continued": [0.8, 0.7, 0.9], "grpo_onpolicy": [0.5, 0.4, 0.6],
+                                  "prosper": [0.4, 0.4, 0.4]})
+    md = markdown(results)
+    hw = 4.302652729911275 * 0.1 / math.sqrt(3)  # sd of both prosper differences is 0.1: 0.248
+    # prosper − control = (−0.4, −0.3, −0.5): outside noise; prosper − GRPO = (−0.1, 0.0, −0.2): within noise
+    assert f"| prosper | 0.400 ± 0.000 | 0.500 ± 0.000 | -0.400 ± {hw:.3f} | ≈ -0.100 ± {hw:.3f} | 10 ± 0 |" in md
+    assert "| GRPO on-policy | 0.500 ± 0.248 | 0.500 ± 0.000 | -0.300 ± 0.000 |  | 10 ± 0 |" in md
+    assert "| sft_continued | 0.800 ± 0.248 | 0.500 ± 0.000 |  |  |" in md
+    assert "| arm | hallucination rate | TEDS | Δ vs control | Δ vs GRPO on-policy | steps |" in md
+    assert "No arm has a value for: TEDS-S, formula validity, formula count, text accuracy (left out)." in md
+    no_baseline = markdown({**results, "config": {**results["config"], "rl_baseline": ""}})
+    assert "Δ vs GRPO" not in no_baseline and "| prosper | 0.400 ± 0.000 | 0.500 ± 0.000 | -0.400" in no_baseline
+    # re-rendering from results.json keeps the recorded total and gives the same table
+    write_report(results, tmp_path)
+    (tmp_path / "results.md").unlink()
+    rewrite_report(tmp_path)
+    assert (tmp_path / "results.md").read_text() == md and "Total 123 s." in md
+    with pytest.raises(ValueError, match="nowhere/results.json: no results.json"):
+        rewrite_report(tmp_path / "nowhere")
+
+
 def test_silver_labels_apply_each_extractor_error_exactly():
     three = "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr><tr><td>5</td><td>6</td></tr></table>"
     label, applied = silver_label(three + "\n\n$$\n\\frac{1}{a}\n$$")
@@ -160,5 +194,10 @@ def test_harness_end_to_end_on_the_smoke_config(tmp_path):
     # a rerun reuses every finished arm and SFT checkpoint: same numbers
     assert main(argv) == 0
     assert json.loads((out / "results.json").read_text())["regimes"] == results["regimes"]
+    # --report-only re-renders the same table from results.json without training
+    md = (out / "results.md").read_text()
+    (out / "results.md").unlink()
+    assert main(argv + ["--report-only"]) == 0 and (out / "results.md").read_text() == md
+    assert "| SFT continued (control) |" in md and "Δ vs control" in md  # the smoke config has no grpo_onpolicy arm
     assert main(["bench", "methods", "--config", str(REPO / "configs" / "bench_methods_smoke.yaml"),
                  "--set", "seeds=0"]) == 2
