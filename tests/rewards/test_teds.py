@@ -156,6 +156,7 @@ def test_th_option() -> None:
     gt = "<table><tr><td>Name</td><td>Age</td></tr></table>"
     pred = "<table><tr><th>Name</th><th>Agf</th></tr></table>"
     assert teds(pred, gt) == pytest.approx(1 - (1 / 3) / 3)  # th read as td: one token of three off
+    assert teds(gt, pred) == pytest.approx(1 - (1 / 3) / 3)  # in the ground truth too
     # Reference reading: th is an inner node (rename 1) whose text nodes are ignored.
     assert teds(pred, gt, th_as_td=False) == pytest.approx(1 - 2 / 3)
     assert teds(pred, pred.replace("Agf", "Zzz"), th_as_td=False) == 1.0
