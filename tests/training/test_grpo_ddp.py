@@ -29,7 +29,11 @@ def test_two_process_grpo_puts_gt_nll_and_masks_on_the_right_rows_of_both_ranks(
                                                                                  tmp_path):
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
     assert torchrun, "torchrun not found"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    import firered_ocr
+
+    # the ranks import the same checkout as this test (not whichever one the environment has installed)
+    source = str(Path(firered_ocr.__file__).resolve().parents[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([torchrun, "--nproc_per_node", "2", str(CHILD), str(tiny_model_dir), str(tiny_dataset_dir),
                            str(tmp_path)], env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
