@@ -20,7 +20,8 @@ Where the reference is broken, this module does the sensible thing (docs/tables.
 Bounds (so that no input can hang a training step): each table keeps at most ``MAX_TABLE_NODES`` nodes (a
 preorder prefix: the first rows), then both are cut further, by 10 to 70 % at a time, until the tree-distance work
 estimate fits ``MAX_WORK``; cell contents are cut to a common length when the pairwise Levenshtein work
-would exceed ``MAX_LEVENSHTEIN_WORK``. Table-shaped trees below 3,000 nodes (270×10, 30×60, 10×250 checked)
+would exceed ``MAX_LEVENSHTEIN_WORK``; past 65,534 distinct tag tokens (with the private-use characters
+of the cell text) in a table pair, the remaining tags share one code. Table-shaped trees below 3,000 nodes (270×10, 30×60, 10×250 checked)
 with ordinary cell text are never cut.
 lxml caps nesting at 255 levels. Measured bounds are in ``docs/tables.md`` ("Bounds on work").
 """
@@ -77,10 +78,14 @@ class _Labels:
 
 def _encoder(trees: tuple[FlatTree, FlatTree]):
     """Cell tokens as a string, one character per token: text characters stay themselves, each distinct
-    tag token (``<b>``) becomes a private-use character that occurs in no cell text of either tree."""
+    tag token (``<b>``) becomes a private-use character that occurs in no cell text of either tree.
+    Past 65,534 distinct tags and private-use text characters together (adversarial input only), the
+    remaining tags share the last private-use character, U+10FFFD."""
     texts = "".join(p for t in trees for pieces in t.contents if pieces for p in pieces
                     if not isinstance(p, TagToken))
     used = set(_PRIVATE.findall(texts))
+    # One pass over the range, so that many tags after many used characters cost no rescans.
+    free = (chr(c) for c in range(0x100000, 0x10FFFE) if chr(c) not in used)
     codes: dict[str, str] = {}
 
     def encode(pieces: list[str]) -> str:
@@ -90,11 +95,7 @@ def _encoder(trees: tuple[FlatTree, FlatTree]):
         for p in pieces:
             if isinstance(p, TagToken):
                 if p not in codes:
-                    code = 0x100000 + len(codes)
-                    while chr(code) in used:
-                        code += 1
-                    used.add(chr(code))
-                    codes[p] = chr(code)
+                    codes[p] = next(free, "\U0010fffd")
                 p = codes[p]
             parts.append(p)
         return "".join(parts)

@@ -113,3 +113,25 @@ def test_trees_are_cut_to_a_common_preorder_prefix_until_the_work_estimate_fits(
     monkeypatch.setattr(teds_module, "MAX_WORK", max_work)
     want = ref.reference_teds(WRAP.format(_table(_prefix(pred, kept))), WRAP.format(_table(_prefix(gt, kept))))
     assert teds(_table(pred), _table(gt)) == pytest.approx(want, abs=1e-9)
+
+
+# ---------------------------------------------------------------- tag codes
+
+def test_a_cell_with_more_distinct_tags_than_private_use_characters_scores_without_raising() -> None:
+    # 33,000 distinct inner elements: 66,000 distinct tag tokens, more than the 65,534 private-use codes.
+    cell = "".join(f"<t{i}></t{i}>" for i in range(33_000))
+    # No token matches "x": the cell costs 1; n = tr + td + 33,000 inner elements.
+    assert teds(f"<table><tr><td>{cell}</td></tr></table>", "<table><tr><td>x</td></tr></table>") == \
+        pytest.approx(1 - 1 / 33_002, abs=1e-12)
+
+
+def test_tags_past_the_free_private_use_characters_share_the_last_one() -> None:
+    # Cell text holding every private-use character but U+100000 and U+100001 leaves two codes for tags:
+    # the prediction's <b> and </b> take them (its tree is encoded first), the ground truth's <i> and </i>
+    # share U+10FFFD. 65,535 tokens each side, 2 differ (1 if there were a single free code).
+    text = "".join(chr(c) for c in range(0x100002, 0x10FFFE))
+    pred, gt = (f"<table><tr><td>{text}<{t}>x</{t}></td></tr></table>" for t in ("b", "i"))
+    assert teds(pred, gt) == pytest.approx(1 - (2 / 65_535) / 3, abs=1e-12)  # n = tr + td + b
+    # Past the two codes, <i> and <u> are not told apart: an approximation that only such input meets.
+    pred, gt = (f"<table><tr><td>{text}<b></b><{t}></{t}></td></tr></table>" for t in ("i", "u"))
+    assert teds(pred, gt) == 1.0
