@@ -2,11 +2,9 @@
 page pairing, bounds, and hypothesis properties."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -20,18 +18,11 @@ from rewards.tables.teds import teds, teds_page, teds_tables
 from rewards.tables.tree_edit_distance import TreeShape, tree_edit_distance
 
 from rewards.tables import teds as teds_module
+from teds_reference import load_reference
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_rewards_tests_{name}", Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load("apted_teds")
-pairs = _load("table_pairs")
+ref = load_reference("apted_teds")
+pairs = load_reference("table_pairs")
 WRAP = "<html><body>{}</body></html>"
 # Documented bound (docs/tables.md, "Bounds on work"): any input up to 1 MB returns within 2 s on the 2-core CI machine.
 # Tests allow 3x that, as other test processes share the cores.

@@ -9,25 +9,15 @@ limits are lowered so that hand-sized tables cross them, and the score says exac
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 from rewards.tables import teds as teds_module
 from rewards.tables.teds import teds
+from teds_reference import load_reference
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_rewards_bounds_tests_{name}", Path(__file__).resolve().parents[2] / "benchmarks" / "reference" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load("apted_teds")
+ref = load_reference("apted_teds")
 WRAP = "<html><body>{}</body></html>"
 
 
