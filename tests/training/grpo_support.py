@@ -91,3 +91,14 @@ def per_token_logps(trainer, out):
             pixel_values=out["pixel_values"], image_grid_thw=out["image_grid_thw"],
             num_images=out["num_images"], mm_token_type_ids=out["mm_token_type_ids"])
     return logps
+
+
+def bare_trainer(**attrs):
+    """A FireRedGRPOTrainer object without a model or TRL state, holding only the attributes a hook or
+    per-row method reads (the hooks' and row-bookkeeping tests call methods on it directly)."""
+    from firered_ocr.training.grpo_trainer import FireRedGRPOTrainer
+
+    trainer = FireRedGRPOTrainer.__new__(FireRedGRPOTrainer)
+    for name, value in attrs.items():
+        setattr(trainer, name, value)
+    return trainer

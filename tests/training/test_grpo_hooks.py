@@ -15,15 +15,8 @@ pytest.importorskip("trl")
 from trl import GRPOTrainer  # noqa: E402
 
 from firered_ocr.training.curriculum import CurriculumConfig, CurriculumSampler, LearnabilityStats  # noqa: E402
-from firered_ocr.training.grpo_trainer import CURRICULUM_STATE, ROW_INDEX, FireRedGRPOTrainer  # noqa: E402
-
-
-def _bare(**attrs) -> FireRedGRPOTrainer:
-    """A trainer object without a model or TRL state: only the attributes a hook reads."""
-    trainer = FireRedGRPOTrainer.__new__(FireRedGRPOTrainer)
-    for name, value in attrs.items():
-        setattr(trainer, name, value)
-    return trainer
+from firered_ocr.training.grpo_trainer import CURRICULUM_STATE, ROW_INDEX  # noqa: E402
+from grpo_support import bare_trainer  # noqa: E402
 
 
 def _sampler(seed: int = 0) -> CurriculumSampler:
@@ -34,7 +27,7 @@ def _sampler(seed: int = 0) -> CurriculumSampler:
 
 # ------------------------------------------------------------------ rollout log
 def _rollout_trainer(log, step=0, main=True):
-    return _bare(rollout_log=log, _rollout_log_checked=False, num_generations=2,
+    return bare_trainer(rollout_log=log, _rollout_log_checked=False, num_generations=2,
                  accelerator=SimpleNamespace(is_main_process=main, process_index=0),
                  state=SimpleNamespace(global_step=step))
 
@@ -79,7 +72,7 @@ def test_checkpoint_holds_the_curriculum_state_before_the_trainers_own_files(tmp
     monkeypatch.setattr(GRPOTrainer, "_save_checkpoint", trainer_save)
     sampler = _sampler()
     list(iter(sampler))
-    trainer = _bare(curriculum_sampler=sampler, args=SimpleNamespace(should_save=True),
+    trainer = bare_trainer(curriculum_sampler=sampler, args=SimpleNamespace(should_save=True),
                     state=SimpleNamespace(global_step=3),
                     _get_output_dir=lambda trial: str(tmp_path / ("trial-7" if trial == "t7" else "run")))
     (tmp_path / "trial-7" / "checkpoint-3").mkdir(parents=True)  # left by a killed run: written again
@@ -90,7 +83,7 @@ def test_checkpoint_holds_the_curriculum_state_before_the_trainers_own_files(tmp
     # Another rank (should_save False) or a run without the curriculum writes no curriculum file.
     for sampler_, should_save in ((sampler, False), (None, True)):
         out = tmp_path / f"other-{should_save}"
-        _bare(curriculum_sampler=sampler_, args=SimpleNamespace(should_save=should_save),
+        bare_trainer(curriculum_sampler=sampler_, args=SimpleNamespace(should_save=should_save),
               state=SimpleNamespace(global_step=1), _get_output_dir=lambda trial, out=out: str(out))._save_checkpoint(
             "m", None)
         assert not out.exists()
@@ -110,19 +103,19 @@ def test_loading_a_checkpoint_restores_the_curriculum_now_or_when_its_sampler_is
 
     fresh = LearnabilityStats(4, CurriculumConfig(enabled=True))
     live = CurriculumSampler(fresh, mini_repeat_count=2, batch_size=1, seed=9)  # built before the load
-    trainer = _bare(learnability=fresh, curriculum_sampler=live, _pending_curriculum_state=None)
+    trainer = bare_trainer(learnability=fresh, curriculum_sampler=live, _pending_curriculum_state=None)
     trainer._load_optimizer_and_scheduler(str(ckpt))
     assert json.loads(json.dumps(live.state_dict())) == state and trainer._pending_curriculum_state is None
 
-    later = _bare(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None)
+    later = bare_trainer(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None)
     later._load_optimizer_and_scheduler(str(ckpt))  # no sampler yet: kept until _get_train_sampler
     assert later._pending_curriculum_state == state
 
-    for trainer, checkpoint in ((_bare(learnability=None, curriculum_sampler=None, _pending_curriculum_state=None),
+    for trainer, checkpoint in ((bare_trainer(learnability=None, curriculum_sampler=None, _pending_curriculum_state=None),
                                  str(ckpt)),  # no curriculum in this run: the file is ignored
-                                (_bare(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None),
+                                (bare_trainer(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None),
                                  None),  # a fresh start
-                                (_bare(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None),
+                                (bare_trainer(learnability=stats, curriculum_sampler=None, _pending_curriculum_state=None),
                                  str(tmp_path))):  # a checkpoint written before the curriculum existed
         trainer._load_optimizer_and_scheduler(checkpoint)
         assert trainer._pending_curriculum_state is None
@@ -135,7 +128,7 @@ def test_with_the_curriculum_the_rng_is_restored_just_before_the_first_step_afte
     monkeypatch.setattr(GRPOTrainer, "training_step",
                         lambda self, model, inputs, n: events.append(("step", model, inputs, n)) or 0.5)
     stats = LearnabilityStats(2, CurriculumConfig(enabled=True))
-    trainer = _bare(learnability=stats, _deferred_rng_checkpoint=None)
+    trainer = bare_trainer(learnability=stats, _deferred_rng_checkpoint=None)
     trainer._load_rng_state("ckpt-2")
     assert events == []  # deferred: the dataloader's iterator is created first
     assert trainer.training_step("m", {"x": 1}, 12) == 0.5
@@ -145,7 +138,7 @@ def test_with_the_curriculum_the_rng_is_restored_just_before_the_first_step_afte
     events.clear()
     trainer._load_rng_state(None)  # nothing to restore: the Trainer's own handling (a no-op) at once
     assert events == [("rng", None)]
-    plain = _bare(learnability=None, _deferred_rng_checkpoint=None)
+    plain = bare_trainer(learnability=None, _deferred_rng_checkpoint=None)
     plain._load_rng_state("ckpt-4")  # without the curriculum nothing is deferred
     assert events == [("rng", None), ("rng", "ckpt-4")]
     plain.training_step("m", {}, 1)
@@ -155,11 +148,11 @@ def test_with_the_curriculum_the_rng_is_restored_just_before_the_first_step_afte
 # ------------------------------------------------------------------ sampler
 def test_curriculum_sampler_has_trls_layout_and_starts_from_a_loaded_state(monkeypatch):
     monkeypatch.setattr(GRPOTrainer, "_get_train_sampler", lambda self, dataset=None: ("trl", dataset))
-    assert _bare(learnability=None)._get_train_sampler("ds") == ("trl", "ds")
+    assert bare_trainer(learnability=None)._get_train_sampler("ds") == ("trl", "ds")
 
     stats = LearnabilityStats(6, CurriculumConfig(enabled=True))
     args = SimpleNamespace(generation_batch_size=8, steps_per_generation=3, seed=11)
-    trainer = _bare(learnability=stats, num_generations=4, num_iterations=2, args=args, curriculum_sampler=None,
+    trainer = bare_trainer(learnability=stats, num_generations=4, num_iterations=2, args=args, curriculum_sampler=None,
                     _pending_curriculum_state=None)
     sampler = trainer._get_train_sampler()
     assert trainer.curriculum_sampler is sampler
@@ -174,7 +167,7 @@ def test_curriculum_sampler_has_trls_layout_and_starts_from_a_loaded_state(monke
     ahead = _sampler()
     it = iter(ahead)
     pending_block = [next(it), next(it)]  # drawn by the dataloader, not trained on before the checkpoint
-    trainer = _bare(learnability=LearnabilityStats(4, CurriculumConfig(enabled=True)), num_generations=2,
+    trainer = bare_trainer(learnability=LearnabilityStats(4, CurriculumConfig(enabled=True)), num_generations=2,
                     num_iterations=1, args=SimpleNamespace(generation_batch_size=2, steps_per_generation=1, seed=0),
                     curriculum_sampler=None, _pending_curriculum_state=json.loads(json.dumps(ahead.state_dict())))
     assert list(iter(trainer._get_train_sampler()))[:2] == pending_block

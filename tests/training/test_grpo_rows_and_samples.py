@@ -13,15 +13,8 @@ pytest.importorskip("trl")
 
 from trl import GRPOTrainer  # noqa: E402
 
-from firered_ocr.training.grpo_trainer import FireRedGRPOTrainer, _select_rows  # noqa: E402
-
-
-def _bare(**attrs) -> FireRedGRPOTrainer:
-    """A trainer object without a model or TRL state: only the attributes the method reads."""
-    trainer = FireRedGRPOTrainer.__new__(FireRedGRPOTrainer)
-    for name, value in attrs.items():
-        setattr(trainer, name, value)
-    return trainer
+from firered_ocr.training.grpo_trainer import _select_rows  # noqa: E402
+from grpo_support import bare_trainer  # noqa: E402
 
 
 # ------------------------------------------------------------------ image fields of chosen rows
@@ -73,7 +66,7 @@ def test_each_process_trains_on_its_own_slice_of_the_estimators_advantages_and_t
     estimator = _Estimator(advantages)
     metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
     trl_logged = deque([9.0] * 8 + [7.0] * 8, maxlen=16)  # an earlier batch, then TRL's advantages of this one
-    trainer = _bare(group_advantage=estimator, accelerator=SimpleNamespace(process_index=1), _metrics=metrics,
+    trainer = bare_trainer(group_advantage=estimator, accelerator=SimpleNamespace(process_index=1), _metrics=metrics,
                     _logs={"advantages": trl_logged})
     output = {"advantages": torch.zeros(4, dtype=torch.float32)}
     trainer._replace_advantages(output, gathered, 4)
@@ -107,7 +100,7 @@ def _logging_trainer(**overrides):
                "rewards": {"exact": deque([0.0, 0.5, 0.25]), "digits": deque([0.0, 0.8, nan]),
                            "late": deque([0.3])}})
     attrs.update(overrides)
-    return _bare(**attrs)
+    return bare_trainer(**attrs)
 
 
 def test_step_logs_write_the_latest_samples_with_their_weighted_total_and_advantage(monkeypatch):
